@@ -1,0 +1,1 @@
+"""Kinetics metadata, annotation CSVs and video decoding (first stop of the road)."""
