@@ -6,3 +6,7 @@ conventions (25 fps, shorter side resized) in ``flow.video``, which
 ``kinetics_tf.data`` builds on, so that the library and the flow tool decode
 every clip the same way without copying code.
 """
+
+from flow.tvl1 import dequantize, quantize, tvl1  # noqa: E402  (module re-export)
+
+__all__ = ['tvl1', 'quantize', 'dequantize']
