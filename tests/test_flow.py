@@ -1,0 +1,124 @@
+"""Tests of flow.tvl1 / flow.quantize / flow.dequantize on tiny synthetic frames."""
+
+import numpy as np
+import pytest
+
+import flow
+from flow.constants import FLOW_BOUND
+from flow.tvl1 import OPENCV_DEFAULTS, tvl1_params
+
+SIZE = 64
+
+
+def _texture(x, y, seed=0):
+  """A smooth texture: a sum of 12 plane waves of wavelength 7..20 px."""
+  rng = np.random.default_rng(seed)
+  out = np.zeros_like(x)
+  for _ in range(12):
+    k = rng.uniform(2 * np.pi / 20, 2 * np.pi / 7)
+    theta = rng.uniform(0, np.pi)
+    phase = rng.uniform(0, 2 * np.pi)
+    out += np.sin(k * (np.cos(theta) * x + np.sin(theta) * y) + phase)
+  return 128 + 114 * out / np.abs(out).max()
+
+
+def _warped_pair(seed=0):
+  """Frames (I0, I1) with I1(p + f(p)) = I0(p) for a known smooth sub-pixel f."""
+  y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
+  u = 0.6 + 0.3 * np.sin(2 * np.pi * y / SIZE)
+  v = -0.4 + 0.3 * np.cos(2 * np.pi * x / SIZE)
+  frames = np.stack([_texture(x + u, y + v, seed), _texture(x, y, seed)])
+  frames = np.round(frames).clip(0, 255).astype(np.uint8)
+  return frames, np.stack([u, v], axis=-1).astype(np.float32)
+
+
+def test_known_subpixel_flow_is_recovered():
+  frames, truth = _warped_pair()
+  out = flow.tvl1(frames)
+  assert out.shape == (1, SIZE, SIZE, 2) and out.dtype == np.float32
+  epe = np.linalg.norm(out[0] - truth, axis=-1)
+  assert epe.mean() < 0.1, f'mean EPE {epe.mean():.3f} px'
+  # x then y: the channels are not swapped.
+  assert abs(out[0, ..., 0].mean() - 0.6) < 0.05
+  assert abs(out[0, ..., 1].mean() + 0.4) < 0.05
+
+
+def test_flip_mirrors_flow_and_negates_x():
+  frames, _ = _warped_pair(seed=1)
+  out = flow.tvl1(frames)[0]
+  flipped = flow.tvl1(np.ascontiguousarray(frames[:, :, ::-1]))[0]
+  mirrored = flipped[:, ::-1].copy()
+  mirrored[..., 0] *= -1
+  diff = np.linalg.norm(mirrored - out, axis=-1)
+  assert diff.mean() < 0.05, f'mean flip difference {diff.mean():.3f} px'
+  assert np.median(diff) < 0.02
+
+
+def test_t_frames_give_t_minus_1_fields_in_order():
+  frames, _ = _warped_pair()
+  # Frames 0, 1, 0: flow[1] (1 -> 0) is about minus flow[0] (0 -> 1).
+  out = flow.tvl1(np.stack([frames[0], frames[1], frames[0]]))
+  assert out.shape == (2, SIZE, SIZE, 2)
+  assert abs(out[0, ..., 0].mean() - 0.6) < 0.05
+  assert abs(out[1, ..., 0].mean() + 0.6) < 0.05
+  assert flow.tvl1(frames[:1]).shape == (0, SIZE, SIZE, 2)
+
+
+def test_parameters_reach_opencv():
+  frames, truth = _warped_pair()
+  coarse = flow.tvl1(frames, nscales=1, warps=1, outerIterations=1,
+                     innerIterations=1, **{'lambda': 0.01})
+  fine = flow.tvl1(frames)
+  assert not np.allclose(coarse, fine)
+  assert (np.linalg.norm(coarse[0] - truth, axis=-1).mean() >
+          np.linalg.norm(fine[0] - truth, axis=-1).mean())
+  chained = flow.tvl1(np.concatenate([frames, frames[1:]]),
+                      useInitialFlow=True)
+  assert chained.shape == (2, SIZE, SIZE, 2)
+  assert tvl1_params(**{'lambda': 0.2})['lambda_'] == 0.2
+  assert set(tvl1_params()) == set(OPENCV_DEFAULTS)
+
+
+def test_bad_arguments_are_rejected():
+  frames, _ = _warped_pair()
+  with pytest.raises(ValueError, match='unknown TV-L1 parameter'):
+    flow.tvl1(frames, taux=0.3)
+  with pytest.raises(ValueError, match='unknown flow backend'):
+    flow.tvl1(frames, backend='cuda')
+  with pytest.raises(ValueError, match='to_gray'):
+    flow.tvl1(np.zeros((2, 8, 8, 3), np.uint8))
+  with pytest.raises(ValueError, match='uint8'):
+    flow.tvl1(frames.astype(np.float32))
+
+
+def test_quantize_round_trip_within_half_a_step():
+  step = 2 * FLOW_BOUND / 255
+  px = np.linspace(-FLOW_BOUND, FLOW_BOUND, 10_001, dtype=np.float32)
+  u8 = flow.quantize(px)
+  assert u8.dtype == np.uint8 and u8.min() == 0 and u8.max() == 255
+  back = flow.dequantize(u8)
+  assert back.dtype == np.float32
+  assert np.abs(back - px).max() <= step / 2 + 1e-5
+  # Monotone, and every code used.
+  assert np.all(np.diff(u8.astype(int)) >= 0)
+  assert len(np.unique(u8)) == 256
+
+
+def test_quantize_clips_beyond_the_bound():
+  u8 = flow.quantize(np.array([-1e3, -20.5, 20.5, 55.0, np.float32(-20.0)]))
+  np.testing.assert_array_equal(u8, [0, 0, 255, 255, 0])
+  np.testing.assert_allclose(flow.dequantize(u8[:4]), [-20, -20, 20, 20])
+
+
+def test_dequantize_unit_range():
+  u8 = np.array([0, 255, 128, 64], np.uint8)
+  unit = flow.dequantize(u8, unit=True)
+  np.testing.assert_allclose(unit[:2], [-1.0, 1.0])
+  np.testing.assert_allclose(unit * FLOW_BOUND, flow.dequantize(u8), atol=1e-5)
+  with pytest.raises(ValueError, match='uint8'):
+    flow.dequantize(np.zeros(3, np.float32))
+
+
+def test_quantize_keeps_shape_of_flow():
+  px = np.random.default_rng(0).normal(0, 5, (3, 4, 5, 2))
+  assert flow.quantize(px).shape == (3, 4, 5, 2)
