@@ -101,3 +101,24 @@ PAPER_PARAMS = {
 # (SPEC.md: otherwise RGB is rescaled to [-1, 1]).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# --- Dataset curation (§3) -------------------------------------------------
+# §3.2: clips are cut around the top k image-classifier responses, k = 2.
+CANDIDATE_TOP_K = 2
+# §3.3: a clip needs at least 3 positive responses; each clip is annotated at
+# most 5 times, and annotation stops once one response has more than 2 votes.
+CONSENSUS_MIN_YES = 3
+CONSENSUS_STOP_VOTES = 2
+MAX_ANNOTATIONS = 5
+# §3.3: tasks of 20 clips, 2 of them gold; warn a worker under 50%.
+TASK_SIZE = 20
+GOLD_PER_TASK = 2
+WORKER_MIN_ACCURACY = 0.5
+# §3.3: class accuracy measured after 20 annotated clips, threshold ~50%.
+CLASS_YIELD_MIN_CLIPS = 20
+CLASS_YIELD_THRESHOLD = 0.5
+# §3.4: de-duplication embeds 25 uniformly sampled 224x224 centre crops and
+# links clips whose cosine similarity exceeds 0.97.
+DEDUP_FRAMES = 25
+DEDUP_CROP = 224
+DEDUP_THRESHOLD = 0.97
