@@ -1,0 +1,1 @@
+"""Helpers of the training binary: configs, the plateau rule, checkpoints, the loop."""
