@@ -1,0 +1,435 @@
+"""Video decoding with the project's conventions: RGB uint8 frames at 25 fps, shorter side resized.
+
+Standalone (numpy, OpenCV, PyAV and the standard library only), so that the flow
+tool and the ``kinetics_tf`` library decode every clip the same way.
+
+Conventions, in one place:
+
+* Time: source frame ``i`` (counted from the first decoded frame) covers the
+  interval ``[i / src_fps, (i + 1) / src_fps)``, where ``src_fps`` is the
+  stream's average frame rate.  Output frame ``k`` is taken at time
+  ``start + k / fps`` and is the source frame whose interval contains that time;
+  frames are emitted while that time is before ``end`` and before the end of the
+  video.  So 10 s at 28 fps give 250 frames at 25 fps (some source frames
+  dropped) and a 6 fps clip repeats each frame about 4 times.  ``start`` and
+  ``end`` are seconds from the file's first frame.  Container timestamps are not
+  used: they are unreliable in AVI files (B-frames) and the two decoders report
+  them differently, while the frame index and rate agree; a variable-frame-rate
+  file is treated as constant-rate at its average rate.
+* Size: the shorter side becomes ``short_side`` (bilinear, aspect kept, the
+  longer side rounded half up: 1920x1080 -> 604x340); ``None`` keeps stored
+  pixels.  The sample aspect ratio is ignored (stored pixels are used).
+* Errors: anything that keeps a file from giving frames (missing, empty,
+  truncated, corrupt, audio-only, not a video, too slow) raises ``DecodeError``.
+* Bounds: no decode can hang.  Each call has a wall-clock budget (``timeout``,
+  checked before every source frame, shared by the fallback decoder), reads at
+  most ``1.5 x`` the frames the header declares plus 100 (``MAX_SOURCE_FRAMES``
+  when it declares none), and stops reading once ``end`` is passed.  A single
+  call into FFmpeg that blocks forever cannot be interrupted in-process; local
+  files never did so in our tests.
+"""
+
+import dataclasses
+import math
+import os
+import time
+from typing import Iterator, Optional
+
+import av
+import cv2
+import numpy as np
+
+from flow.constants import FPS
+
+BACKENDS = ('opencv', 'pyav')
+# The faster decoder by benchmarks/decode.py (docs/BENCHMARKS.md): tried first
+# by backend='auto', with the other as the fallback.
+DEFAULT_BACKEND = 'opencv'
+# Wall-clock seconds one decode call may take (both decoders together).
+DEFAULT_TIMEOUT = 600.0
+# Most source frames read when the header declares no frame count (9 h at 30 fps).
+MAX_SOURCE_FRAMES = 1_000_000
+# Plausible source frame rates and sizes; anything else is a broken header.
+_MAX_SOURCE_FPS = 1000.0
+_MAX_SIDE = 16384
+# Float tolerance of the time -> frame index rule.
+_EPS = 1e-6
+
+
+class DecodeError(Exception):
+  """A video file that cannot give frames; ``path`` and ``reason`` say which and why."""
+
+  def __init__(self, path, reason: str):
+    self.path = str(path)
+    self.reason = reason
+    super().__init__(f'cannot decode {self.path}: {reason}')
+
+  def __reduce__(self):  # Survives pickling between worker processes.
+    return (type(self), (self.path, self.reason))
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+  """What a video's header says.
+
+  Attributes:
+    fps: average source frame rate.
+    num_frames: frames the header declares (estimated from the duration when
+      the container has no frame count, e.g. WebM).
+    width, height: stored frame size in pixels.
+    duration: num_frames / fps, seconds: the span the resampling rule covers.
+  """
+  fps: float
+  num_frames: int
+  width: int
+  height: int
+  duration: float
+
+
+def source_index(k: int, fps: float, source_fps: float,
+                 start: float = 0.0) -> int:
+  """Index of the source frame shown as output frame ``k`` (module docstring rule)."""
+  return math.floor((start + k / fps) * source_fps + _EPS)
+
+
+def resample_indices(num_frames: int, source_fps: float, fps: float = FPS,
+                     start: Optional[float] = None,
+                     end: Optional[float] = None) -> np.ndarray:
+  """Source frame indices of the resampled clip, for a video of ``num_frames``.
+
+  Args:
+    num_frames: source frames in the video.
+    source_fps: source frame rate.
+    fps: output frame rate.
+    start, end: optional trim, seconds from the first frame.
+
+  Returns:
+    int64 [T] indices into the source frames (empty when nothing is left).
+  """
+  start = start or 0.0
+  stop = num_frames / source_fps if end is None else min(
+      end, num_frames / source_fps)
+  count = max(0, math.ceil((stop - start) * fps - _EPS))
+  ks = np.arange(count)
+  return np.floor((start + ks / fps) * source_fps + _EPS).astype(np.int64)
+
+
+def resized_size(height: int, width: int, short_side: Optional[int]):
+  """(height, width) after resizing the shorter side to ``short_side``."""
+  if short_side is None:
+    return height, width
+  if height <= width:
+    return short_side, max(1, math.floor(width * short_side / height + 0.5))
+  return max(1, math.floor(height * short_side / width + 0.5)), short_side
+
+
+def resize_short_side(frames: np.ndarray,
+                      short_side: Optional[int]) -> np.ndarray:
+  """Resizes the shorter side to ``short_side``, bilinear, aspect ratio kept.
+
+  Args:
+    frames: one frame [H,W,3] or [H,W], or frames [T,H,W,3] or [T,H,W] (a
+      3-D array whose last axis is 3 is taken as one colour frame).
+    short_side: target shorter side in pixels; None returns ``frames`` as is.
+
+  Returns:
+    The resized frame(s), same dtype and layout.
+  """
+  if short_side is None:
+    return frames
+  if short_side < 1:
+    raise ValueError(f'short_side must be a positive int or None, got {short_side}')
+  single = frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] == 3)
+  h, w = frames.shape[:2] if single else frames.shape[1:3]
+  new_h, new_w = resized_size(h, w, short_side)
+  if (new_h, new_w) == (h, w):
+    return frames
+  if single:
+    return cv2.resize(frames, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+  out = np.empty((len(frames), new_h, new_w) + frames.shape[3:], frames.dtype)
+  for i, frame in enumerate(frames):
+    out[i] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+  return out
+
+
+def to_gray(frames: np.ndarray) -> np.ndarray:
+  """RGB uint8 [T,H,W,3] (or one [H,W,3] frame) -> luma uint8 [T,H,W] (ITU-R 601)."""
+  if frames.shape[-1] != 3 or frames.ndim not in (3, 4):
+    raise ValueError(f'to_gray expects RGB frames [T,H,W,3] or [H,W,3], got '
+                     f'shape {frames.shape}')
+  flat = np.ascontiguousarray(frames).reshape(-1, frames.shape[-2], 3)
+  return cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY).reshape(frames.shape[:-1])
+
+
+class _OpenCVReader:
+  """Sequential frames through cv2.VideoCapture (FFmpeg backend)."""
+
+  def __init__(self, path: str, threads: Optional[int]):
+    params = [cv2.CAP_PROP_N_THREADS, threads] if threads else []
+    self._cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, params)
+    if not self._cap.isOpened():
+      raise DecodeError(path, 'OpenCV found no decodable video stream (not a '
+                        'video, audio-only, or a corrupt header)')
+    self.fps = self._cap.get(cv2.CAP_PROP_FPS)
+    self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    self.num_frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+
+  def skip(self) -> bool:
+    return self._cap.grab()
+
+  def read(self) -> Optional[np.ndarray]:
+    ok, frame = self._cap.read()
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok else None
+
+  def close(self):
+    self._cap.release()
+
+
+class _PyAVReader:
+  """Sequential frames through PyAV (FFmpeg's libraries)."""
+
+  def __init__(self, path: str, threads: Optional[int]):
+    self._path = path
+    try:
+      self._container = av.open(path)
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+      why = getattr(e, 'strerror', None) or e
+      raise DecodeError(path, f'PyAV cannot open it ({why})') from e
+    if not self._container.streams.video:
+      kinds = sorted({s.type for s in self._container.streams}) or ['none']
+      self._container.close()
+      raise DecodeError(path, 'no video stream (streams: '
+                        f'{", ".join(kinds)}; audio-only or not a video)')
+    stream = self._container.streams.video[0]
+    stream.thread_type = 'AUTO'
+    if threads:
+      stream.codec_context.thread_count = threads
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    self.fps = float(rate) if rate else 0.0
+    self.width = stream.codec_context.width
+    self.height = stream.codec_context.height
+    self.num_frames = stream.frames
+    self.exact_count = stream.frames > 0
+    if not self.num_frames and stream.duration and stream.time_base:
+      seconds = float(stream.duration * stream.time_base)
+      self.num_frames = round(seconds * self.fps)
+    elif not self.num_frames and self._container.duration:
+      self.num_frames = round(self._container.duration / av.time_base * self.fps)
+    self._frames = self._container.decode(stream)
+    self._count = 0
+
+  def _next(self):
+    try:
+      frame = next(self._frames)
+    except StopIteration:
+      return None
+    except (av.FFmpegError, OSError) as e:
+      raise DecodeError(self._path, f'PyAV failed after frame {self._count} '
+                        f'({e})') from e
+    self._count += 1
+    return frame
+
+  def skip(self) -> bool:
+    return self._next() is not None
+
+  def read(self) -> Optional[np.ndarray]:
+    frame = self._next()
+    return None if frame is None else frame.to_ndarray(format='rgb24')
+
+  def close(self):
+    self._container.close()
+
+
+_READERS = {'opencv': _OpenCVReader, 'pyav': _PyAVReader}
+
+
+def _check_header(path: str, reader) -> None:
+  """Raises DecodeError for a header no real video has."""
+  if not 0 < reader.fps <= _MAX_SOURCE_FPS:
+    raise DecodeError(path, f'implausible frame rate {reader.fps} fps in header')
+  if not (0 < reader.width <= _MAX_SIDE and 0 < reader.height <= _MAX_SIDE):
+    raise DecodeError(path, f'implausible frame size {reader.width}x'
+                      f'{reader.height} in header')
+
+
+def _declared_frames(path: str) -> Optional[int]:
+  """The exact frame count of the container's index, or None when it has none."""
+  try:
+    with av.open(path) as container:
+      streams = container.streams.video
+      return streams[0].frames if streams and streams[0].frames > 0 else None
+  except (av.FFmpegError, OSError, UnicodeDecodeError):
+    return None
+
+
+def _at_end_of_video(path, count, declared, start, emitted, fps_src):
+  """Raises DecodeError when the video ended early, empty or before ``start``."""
+  if count == 0:
+    raise DecodeError(path, 'no video frame could be decoded')
+  if declared and count < declared - max(2, declared // 50):
+    raise DecodeError(path, f'truncated or corrupt: decoded {count} of the '
+                      f'{declared} frames its header declares')
+  if emitted == 0:
+    raise DecodeError(path, f'no frames at or after start={start} s: the video '
+                      f'is {count / fps_src:.3f} s long')
+
+
+def _backend_frames(backend, path, start, end, fps, short_side, threads,
+                    deadline) -> Iterator[np.ndarray]:
+  """Resampled, resized frames of ``path`` from one decoder."""
+  reader = _READERS[backend](path, threads)
+  try:
+    _check_header(path, reader)
+    declared = _declared_frames(path) if backend == 'opencv' else (
+        reader.num_frames if reader.exact_count else None)
+    limit = (int(1.5 * declared) + 100) if declared else MAX_SOURCE_FRAMES
+    index, frame, k = -1, None, 0  # Source frame held, output frame next.
+    while end is None or start + k / fps < end - _EPS:
+      want = source_index(k, fps, reader.fps, start)
+      repeat = want == index
+      while index < want:
+        if time.monotonic() > deadline:
+          raise DecodeError(path, f'timed out after reading {index + 1} frames')
+        if index + 1 >= limit:
+          raise DecodeError(path, f'more than {limit} frames decoded, the '
+                            f'header declares {declared}: corrupt stream')
+        if index + 1 == want:
+          frame = reader.read()
+          ok = frame is not None
+          if ok:
+            frame = resize_short_side(frame, short_side)
+        else:
+          ok = reader.skip()
+        if not ok:
+          _at_end_of_video(path, index + 1, declared, start, k, reader.fps)
+          return
+        index += 1
+      yield frame.copy() if repeat else frame
+      k += 1
+  finally:
+    reader.close()
+
+
+def _check_args(path, start, end, fps, short_side, backend):
+  """Validates arguments; raises DecodeError for a missing or empty file."""
+  if backend != 'auto' and backend not in BACKENDS:
+    raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got "
+                     f'{backend!r}')
+  if start < 0 or (end is not None and end <= start):
+    raise ValueError(f'need 0 <= start < end, got start={start} end={end} '
+                     f'for {path}')
+  if fps <= 0:
+    raise ValueError(f'fps must be positive, got {fps}')
+  if short_side is not None and short_side < 1:
+    raise ValueError(f'short_side must be a positive int or None, got '
+                     f'{short_side}')
+  if not os.path.isfile(path):
+    raise DecodeError(path, 'no such file')
+  if os.path.getsize(path) == 0:
+    raise DecodeError(path, 'the file is empty (0 bytes)')
+
+
+def iter_frames(path, start: Optional[float] = None,
+                end: Optional[float] = None, fps: float = FPS,
+                short_side: Optional[int] = None, backend: str = 'auto', *,
+                threads: Optional[int] = None,
+                timeout: float = DEFAULT_TIMEOUT) -> Iterator[np.ndarray]:
+  """Yields the frames of ``decode`` one by one, never holding the whole video.
+
+  Args: as ``decode``.
+
+  Yields:
+    uint8 [H,W,3] RGB frames.
+
+  Raises:
+    DecodeError: as ``decode``; frames already yielded stay valid.  When the
+      first decoder fails mid-way, the fallback resumes after the frames
+      already yielded.
+  """
+  path = os.fspath(path)
+  start = 0.0 if start is None else float(start)
+  _check_args(path, start, end, fps, short_side, backend)
+  order = BACKENDS if backend == 'auto' else (backend,)
+  if backend == 'auto' and DEFAULT_BACKEND != BACKENDS[0]:
+    order = order[::-1]
+  deadline = time.monotonic() + timeout
+  reasons, done = [], 0
+  for name in order:
+    try:
+      for i, frame in enumerate(_backend_frames(
+          name, path, start, end, fps, short_side, threads, deadline)):
+        if i >= done:
+          done += 1
+          yield frame
+      return
+    except DecodeError as e:
+      reasons.append(f'{name}: {e.reason}')
+  raise DecodeError(path, _join(reasons))
+
+
+def _join(reasons):
+  """One reason when every decoder gave the same, else each with its name."""
+  texts = {r.split(': ', 1)[1] for r in reasons}
+  return texts.pop() if len(texts) == 1 else '; '.join(reasons)
+
+
+def decode(path, start: Optional[float] = None, end: Optional[float] = None,
+           fps: float = FPS, short_side: Optional[int] = None,
+           backend: str = 'auto', *, threads: Optional[int] = None,
+           timeout: float = DEFAULT_TIMEOUT) -> np.ndarray:
+  """Decodes a video to RGB frames resampled to ``fps``, shorter side resized.
+
+  Args:
+    path: video file (any container and codec FFmpeg reads).
+    start, end: optional trim in seconds from the file's first frame.
+    fps: output frame rate (the paper's 25 by default, §4.4).
+    short_side: shorter side in pixels after a bilinear resize; None = stored.
+    backend: 'opencv', 'pyav', or 'auto' (DEFAULT_BACKEND, then the other).
+    threads: decoder threads; None = the decoder's default (all cores).
+    timeout: wall-clock seconds the whole call may take.
+
+  Returns:
+    uint8 [T,H,W,3] RGB frames.
+
+  Raises:
+    DecodeError: the file is missing, empty, truncated, corrupt, has no video
+      stream, has no frame in [start, end), or took longer than ``timeout``.
+    ValueError: bad arguments (negative start, end <= start, ...).
+  """
+  frames = list(iter_frames(path, start, end, fps, short_side, backend,
+                            threads=threads, timeout=timeout))
+  if any(f.shape != frames[0].shape for f in frames):
+    shapes = sorted({f.shape for f in frames})
+    raise DecodeError(path, f'frame size changes mid-stream: {shapes}; pass '
+                      'short_side to resize every frame')
+  return np.stack(frames)
+
+
+def probe(path, backend: str = 'auto') -> VideoInfo:
+  """Reads a video's header (no frame is decoded).
+
+  Raises:
+    DecodeError: the file is missing, empty, not a video or its header is
+      implausible.
+  """
+  path = os.fspath(path)
+  _check_args(path, 0.0, None, FPS, None, backend)
+  order = ('pyav', 'opencv') if backend == 'auto' else (backend,)
+  reasons = []
+  for name in order:
+    try:
+      reader = _READERS[name](path, None)
+    except DecodeError as e:
+      reasons.append(f'{name}: {e.reason}')
+      continue
+    try:
+      _check_header(path, reader)
+      return VideoInfo(fps=reader.fps, num_frames=reader.num_frames,
+                       width=reader.width, height=reader.height,
+                       duration=reader.num_frames / reader.fps)
+    except DecodeError as e:
+      reasons.append(f'{name}: {e.reason}')
+    finally:
+      reader.close()
+  raise DecodeError(path, _join(reasons))
