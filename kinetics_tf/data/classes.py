@@ -69,16 +69,16 @@ if len(CLASS_NAMES) != constants.NUM_CLASSES:
 _INDEX = {name: i for i, name in enumerate(CLASS_NAMES)}
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
   """Spelling-insensitive key: case, '_', punctuation and spacing ignored."""
   name = name.replace('\u2019', "'").replace("'", '')
   return re.sub(r'[^a-z0-9]+', ' ', name.lower()).strip()
 
 
-_BY_KEY = {_key(name): name for name in CLASS_NAMES}
+_BY_KEY = {name_key(name): name for name in CLASS_NAMES}
 if len(_BY_KEY) != len(CLASS_NAMES):
   raise RuntimeError('two Kinetics-400 names share a spelling-insensitive key')
-_GROUP_BY_KEY = {_key(g): g for g in GROUPS}
+_GROUP_BY_KEY = {name_key(g): g for g in GROUPS}
 _GROUPS_OF = {name: tuple(g for g, members in GROUPS.items()
                           if name in members) for name in CLASS_NAMES}
 
@@ -104,7 +104,7 @@ def canonical_name(name: str) -> str:
   if name in _INDEX:
     return name
   if isinstance(name, str):
-    found = _BY_KEY.get(_key(name))
+    found = _BY_KEY.get(name_key(name))
     if found is not None:
       return found
   raise _unknown('CLASS_NAMES', name, CLASS_NAMES)
@@ -150,7 +150,7 @@ def classes_of(group: str) -> tuple[str, ...]:
   if group in GROUPS:
     return GROUPS[group]
   if isinstance(group, str):
-    found = _GROUP_BY_KEY.get(_key(group))
+    found = _GROUP_BY_KEY.get(name_key(group))
     if found is not None:
       return GROUPS[found]
   raise _unknown('GROUPS', group, GROUPS)
