@@ -67,7 +67,8 @@ def test_folder_spellings(spelling, official):
 
 
 def test_unknown_name_suggests_close_matches():
-  with pytest.raises(classes.UnknownClassError, match="did you mean 'abseiling'"):
+  with pytest.raises(classes.UnknownClassError,
+                     match="did you mean 'abseiling'"):
     classes.name_to_index('abseilling')
   with pytest.raises(ValueError, match="'flying' is not a Kinetics-400 class"):
     classes.clip_count('flying')

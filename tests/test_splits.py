@@ -1,4 +1,4 @@
-"""Tests of the UCF-101 and HMDB-51 split-file readers on tiny official-format files."""
+"""Tests of the UCF-101 / HMDB-51 split readers on official-format files."""
 
 import pytest
 
@@ -29,7 +29,8 @@ def test_ucf101_split(tmp_path):
       'ApplyEyeMakeup', 'ApplyLipstick', 'HandstandPushups')
   entries = splits.read_ucf101_split(folder, 1)
   assert entries == [
-      ('ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi', 'ApplyEyeMakeup', 'train'),
+      ('ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi', 'ApplyEyeMakeup',
+       'train'),
       ('ApplyLipstick/v_ApplyLipstick_g08_c02.avi', 'ApplyLipstick', 'train'),
       ('HandstandPushups/v_HandStandPushups_g08_c01.avi', 'HandstandPushups',
        'train'),
@@ -42,7 +43,8 @@ def test_ucf101_split(tmp_path):
 
 
 def test_ucf101_folder_case_is_forgiven(tmp_path):
-  folder = ucf_dir(tmp_path, test='applyeyemakeup/v_ApplyEyeMakeup_g01_c01.avi\n')
+  folder = ucf_dir(tmp_path,
+                   test='applyeyemakeup/v_ApplyEyeMakeup_g01_c01.avi\n')
   assert splits.read_ucf101_split(folder)[-1] == (
       'applyeyemakeup/v_ApplyEyeMakeup_g01_c01.avi', 'ApplyEyeMakeup', 'test')
 
@@ -90,18 +92,16 @@ def test_ucf101_bad_lines(tmp_path, kwargs, name, line, problem):
   assert f'{folder / name}, line {line}: ' in str(err)
 
 
+BRUSH = 'April_09_brush_hair_u_nm_np1_ba_goo_'
+RAD = '(Rad)Schlag_die_Bonusfolge_cartwheel_f_cm_np1_le_med_0.avi'
+BODEN = 'Bodenturnen_2004_cartwheel_f_cm_np1_le_med_0.avi'
 HMDB = {
-    'brush_hair_test_split1.txt': ('April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1 \r\n'
-                                   'April_09_brush_hair_u_nm_np1_ba_goo_1.avi 2 \r\n'
-                                   'April_09_brush_hair_u_nm_np1_ba_goo_2.avi 0 \r\n'),
-    'brush_hair_test_split2.txt': ('April_09_brush_hair_u_nm_np1_ba_goo_0.avi 2 \r\n'
-                                   'April_09_brush_hair_u_nm_np1_ba_goo_1.avi 0 \r\n'
-                                   'April_09_brush_hair_u_nm_np1_ba_goo_2.avi 1 \r\n'),
-    'cartwheel_test_split1.txt': ('(Rad)Schlag_die_Bonusfolge_cartwheel_f_cm_np1_'
-                                  'le_med_0.avi 2 \r\n'
-                                  'Bodenturnen_2004_cartwheel_f_cm_np1_le_med_0.avi'
-                                  ' 1 \r\n'),
-    'cartwheel_test_split2.txt': 'Bodenturnen_2004_cartwheel_f_cm_np1_le_med_0.avi 1\n',
+    'brush_hair_test_split1.txt': (f'{BRUSH}0.avi 1 \r\n{BRUSH}1.avi 2 \r\n'
+                                   f'{BRUSH}2.avi 0 \r\n'),
+    'brush_hair_test_split2.txt': (f'{BRUSH}0.avi 2 \r\n{BRUSH}1.avi 0 \r\n'
+                                   f'{BRUSH}2.avi 1 \r\n'),
+    'cartwheel_test_split1.txt': f'{RAD} 2 \r\n{BODEN} 1 \r\n',
+    'cartwheel_test_split2.txt': f'{BODEN} 1\n',
 }
 
 

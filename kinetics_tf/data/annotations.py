@@ -1,4 +1,4 @@
-"""Official Kinetics annotation CSVs -> Clip records, and Clip records -> video files.
+"""Kinetics annotation CSVs -> Clip records, and Clip records -> video files.
 
 ``read_csv`` parses ``label,youtube_id,time_start,time_end,split[,is_cc]``
 (SPEC.md; a test CSV may lack ``label``); ``resolve`` finds each clip's file in

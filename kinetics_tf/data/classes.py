@@ -1,4 +1,4 @@
-"""Kinetics-400 class metadata: the 400 names, Appendix A clip counts, Appendix B groups.
+"""Kinetics-400 class metadata: names, Appendix A counts, Appendix B groups.
 
 The data ship with the package (``kinetics400_classes.csv``,
 ``kinetics400_groups.txt``); the official label list fixes spelling and order.

@@ -1,4 +1,4 @@
-"""UCF-101 and HMDB-51 official split files -> (video path, class name, split) entries.
+"""UCF-101 and HMDB-51 split files -> (video path, class name, split) entries.
 
 UCF-101: ``classInd.txt`` ("1 ApplyEyeMakeup"), ``trainlist0N.txt``
 ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1") and ``testlist0N.txt`` (the
@@ -26,7 +26,7 @@ class SplitFileError(ValueError):
 
 
 class SplitEntry(NamedTuple):
-  """One video of a split: path relative to the videos' root (``/``-separated)."""
+  """One video of a split; ``path`` is relative to the videos' root."""
   path: str
   label: str
   split: str
