@@ -1,0 +1,119 @@
+"""TV-L1 flow extraction as an Apache Beam PTransform and a runnable pipeline.
+
+  python -m flow.beam VIDEO|FOLDER|LIST.txt ... --out_dir DIR [flow flags] \
+      [Beam options, e.g. --runner DirectRunner --direct_num_workers 2]
+
+Every flag of ``python -m flow.extract`` except --workers applies; any other
+flag goes to Beam's PipelineOptions, so the same command runs on Dataflow,
+Flink or Spark.  Videos and --out_dir must be paths the workers can read and
+write (a local or mounted file system: OpenCV and PyAV decode local files).
+Outputs are written atomically as in flow.extract, so a retried or re-run
+element never leaves a half-written output, and finished videos are skipped.
+One JSON line per video goes to ``<out_dir>/flow_results*.jsonl``.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from flow import extract
+
+
+class _FlowFn(beam.DoFn):
+  """(video, output) -> the Result of computing and writing its flow, as a dict."""
+
+  def __init__(self, opts: extract.Options):
+    super().__init__()
+    self._opts = opts
+
+  def setup(self):
+    extract.init_worker(self._opts.threads)
+
+  def process(self, element):
+    video, output = element
+    if extract.is_done(output) and not self._opts.overwrite:
+      result = extract.Result(video, output, 'skipped', 'already done')
+    else:
+      result = extract.process(video, output, self._opts)
+    beam.metrics.Metrics.counter('flow', result.status).inc()
+    beam.metrics.Metrics.counter('flow', 'pairs').inc(result.pairs)
+    yield dataclasses.asdict(result)
+
+
+class ExtractFlow(beam.PTransform):
+  """PCollection of video paths -> PCollection of result dicts (one per video).
+
+  Each result has the keys of flow.extract.Result: video, output, status
+  ('done' | 'skipped' | 'failed'), reason, pairs, seconds.  The output of a
+  video is ``out_dir / stem`` (+ '.npy'), or ``out_dir / key`` when the input
+  elements are (video, key) pairs, key being a relative path.
+  """
+
+  def __init__(self, out_dir: str, opts: extract.Options = extract.Options()):
+    super().__init__()
+    self._out_dir = str(out_dir)
+    self._opts = opts
+
+  def _locate(self, element):
+    video, key = (element if isinstance(element, (tuple, list)) else
+                  (element, os.path.splitext(os.path.basename(element))[0]))
+    output = extract.output_path(self._out_dir, key, self._opts.fmt)
+    return str(video), str(output)
+
+  def expand(self, pcoll):
+    return (pcoll
+            | 'Locate' >> beam.Map(self._locate)
+            | 'Spread' >> beam.Reshuffle()  # One video per work item.
+            | 'Flow' >> beam.ParDo(_FlowFn(self._opts)))
+
+
+def _summary(results) -> str:
+  rows = [extract.Result(**r) for r in results]
+  seconds = sum(r.seconds for r in rows)  # Worker time, not wall time.
+  return extract.summarize(rows, seconds).replace('pairs/s', 'pairs/s/worker')
+
+
+def build(pipeline, videos, out_dir, opts):
+  """Adds extraction of (video, key) pairs to `pipeline`; returns the results."""
+  results = (pipeline
+             | 'Videos' >> beam.Create([(str(v), str(k)) for v, k in videos])
+             | 'ExtractFlow' >> ExtractFlow(out_dir, opts))
+  _ = (results
+       | 'Json' >> beam.Map(json.dumps, sort_keys=True)
+       | 'WriteResults' >> beam.io.WriteToText(
+           os.path.join(str(out_dir), 'flow_results'), '.jsonl'))
+  _ = (results
+       | 'All' >> beam.combiners.ToList()
+       | 'Summary' >> beam.Map(lambda rs: logging.warning(_summary(rs))))
+  return results
+
+
+def main(argv=None) -> int:
+  """Runs the pipeline; returns 2 on a usage error, else 0."""
+  parser = argparse.ArgumentParser(prog='python -m flow.beam',
+                                   description=__doc__,
+                                   formatter_class=argparse.RawTextHelpFormatter)
+  extract.add_flags(parser)
+  args, beam_args = parser.parse_known_args(argv)
+  try:
+    videos = extract.list_videos(args.inputs)
+  except (OSError, ValueError) as e:
+    print(f'flow.beam: {e}', file=sys.stderr)
+    return 2
+  problem = extract.check_writable(args.out_dir)
+  if problem:
+    print(f'flow.beam: {problem}', file=sys.stderr)
+    return 2
+  with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+    build(pipeline, videos, args.out_dir, extract.options_from(args))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
