@@ -1,0 +1,184 @@
+"""Dense test views: snapshot indices per model vs hand-computed values, views, fusion."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kinetics_tf.input import dense
+
+
+def _r(a, b, step=1):
+  return list(range(a, b, step))
+
+
+# --- Snapshot indices, hand-computed (see the formula in dense.py) ---------
+
+def test_rgb_indices():
+  idx = dense.snapshot_indices_np('rgb', 250)
+  assert idx.shape == (25, 1)
+  assert idx[:, 0].tolist() == _r(0, 250, 10)
+  # 100 frames: the 250-frame window loops 2.5 times.
+  assert dense.snapshot_indices_np('rgb', 100)[:, 0].tolist() == (
+      _r(0, 100, 10) * 2 + [0, 10, 20, 30, 40])
+  assert dense.snapshot_indices_np('rgb', 30)[:, 0].tolist() == [0, 10, 20] * 8 + [0]
+  # Longer than 10 s: the window is centred, start = (280 - 250) // 2 = 15.
+  assert dense.snapshot_indices_np('rgb', 280)[:, 0].tolist() == _r(15, 265, 10)
+
+
+def test_flow_indices():
+  # 250 frames -> 249 fields; the last stack wraps to field 0.
+  idx = dense.snapshot_indices_np('flow', 250)
+  assert idx.shape == (25, 10)
+  for k in range(24):
+    assert idx[k].tolist() == _r(10 * k, 10 * k + 10)
+  assert idx[24].tolist() == _r(240, 249) + [0]
+  # 100 frames -> 99 fields.
+  idx = dense.snapshot_indices_np('flow', 100)
+  assert idx[0].tolist() == _r(0, 10)
+  assert idx[9].tolist() == _r(90, 99) + [0]
+  assert idx[10].tolist() == _r(1, 11)
+  assert idx[24].tolist() == _r(42, 52)   # 240..249 - 2 * 99
+  # 30 frames -> 29 fields.
+  idx = dense.snapshot_indices_np('flow', 30)
+  assert idx[0].tolist() == _r(0, 10)
+  assert idx[2].tolist() == _r(20, 29) + [0]
+  assert idx[3].tolist() == _r(1, 11)
+  assert idx[24].tolist() == _r(8, 18)    # 240..249 - 8 * 29
+  # 252 frames: start (252 - 250) // 2 = 1, no wrap (fields 1..250 of 251).
+  assert dense.snapshot_indices_np('flow', 252)[24].tolist() == _r(241, 251)
+
+
+def test_rgb_and_flow_snapshots_start_at_the_same_frame():
+  for t in (252, 300):
+    np.testing.assert_array_equal(dense.snapshot_indices_np('rgb', t)[:, 0],
+                                  dense.snapshot_indices_np('flow', t)[:, 0])
+  for t in (100, 250):  # the same until the window loops
+    unlooped = (t - 1) // 10 + 1
+    np.testing.assert_array_equal(dense.snapshot_indices_np('rgb', t)[:unlooped, 0],
+                                  dense.snapshot_indices_np('flow', t)[:unlooped, 0])
+
+
+def test_c3d_indices():
+  idx = dense.snapshot_indices_np('c3d', 250)
+  assert idx.shape == (15, 16)
+  assert idx[0].tolist() == _r(5, 21)      # start (250 - 240) // 2 = 5
+  assert idx[14].tolist() == _r(229, 245)
+  assert np.unique(idx).size == 240       # non-overlapping
+  idx = dense.snapshot_indices_np('c3d', 100)
+  assert idx[0].tolist() == _r(0, 16)
+  assert idx[6].tolist() == [96, 97, 98, 99] + _r(0, 12)
+  assert idx[14].tolist() == _r(24, 40)
+  idx = dense.snapshot_indices_np('c3d', 30)
+  assert idx[1].tolist() == _r(16, 30) + [0, 1]
+  assert idx[14].tolist() == _r(14, 30)
+
+
+def test_convnet_lstm_indices():
+  idx = dense.snapshot_indices_np('convnet_lstm', 250)
+  assert idx.shape == (1, 50)
+  assert idx[0].tolist() == _r(0, 250, 5)
+  assert dense.snapshot_indices_np('convnet_lstm', 100)[0].tolist() == (
+      _r(0, 100, 5) * 2 + _r(0, 50, 5))
+  assert dense.snapshot_indices_np('convnet_lstm', 30)[0].tolist() == (
+      _r(0, 30, 5) * 8 + [0, 5])
+
+
+def test_specs_match_table3():
+  assert dense.spec_for('rgb').span == dense.spec_for('flow').span == 250
+  assert dense.spec_for('c3d').span == 240
+  assert dense.spec_for('convnet_lstm').span == 250
+  assert dense.spec_for('flow').frames_per_video == 250
+  with pytest.raises(ValueError, match="no dense test protocol for model 'two_stream'"):
+    dense.spec_for('two_stream')
+
+
+def test_too_short_clip_raises():
+  with pytest.raises(tf.errors.InvalidArgumentError, match='too few frames'):
+    dense.snapshot_indices(dense.spec_for('flow'), 1)
+  with pytest.raises(tf.errors.InvalidArgumentError, match='too few frames'):
+    dense.snapshot_indices(dense.spec_for('rgb'), 0)
+
+
+# --- Views -----------------------------------------------------------------
+
+def _index_frames(t, h=6, w=8):
+  """uint8 frames whose every pixel holds the frame index."""
+  return np.broadcast_to(np.arange(t, dtype=np.uint8)[:, None, None, None], (t, h, w, 3)).copy()
+
+
+@pytest.mark.parametrize('model,shape', [('rgb', (25, 4, 4, 3)), ('c3d', (15, 16, 4, 4, 3)),
+                                         ('convnet_lstm', (1, 50, 4, 4, 3))])
+def test_rgb_views_pick_the_indexed_frames(model, shape):
+  got = dense.views(model, _index_frames(30), 4).numpy()
+  assert got.shape == shape
+  idx = dense.snapshot_indices_np(model, 30).reshape(shape[:-3])
+  np.testing.assert_allclose(got[..., 0, 0, 0], idx / 127.5 - 1.0, atol=1e-6)
+
+
+def test_views_in_tf_data_map_equal_eager():
+  frames = _index_frames(30)
+  ds = tf.data.Dataset.from_tensors(frames).map(lambda f: dense.views('c3d', f, 4))
+  np.testing.assert_array_equal(next(iter(ds)).numpy(), dense.views('c3d', frames, 4).numpy())
+
+
+def test_centre_crop_and_flip():
+  frames = np.zeros((3, 6, 8, 3), np.uint8)
+  frames[:, :, :, 0] = np.arange(8, dtype=np.uint8)[None, None, :]  # red = column
+  got = dense.views('rgb', frames, 4, flip=True).numpy()
+  assert got.shape == (50, 4, 4, 3)
+  cols = (got[0, 0, :, 0] + 1) * 127.5
+  np.testing.assert_allclose(cols, [2, 3, 4, 5], atol=1e-4)  # columns 2..5 of 8
+  np.testing.assert_allclose((got[25, 0, :, 0] + 1) * 127.5, [5, 4, 3, 2], atol=1e-4)
+
+
+def test_flow_views_stack_x_y_in_training_order():
+  t = 30
+  flow = np.zeros((t - 1, 6, 6, 2), np.uint8)
+  flow[..., 0] = np.arange(t - 1, dtype=np.uint8)[:, None, None]
+  flow[..., 1] = 100 + np.arange(t - 1, dtype=np.uint8)[:, None, None]
+  got = dense.views('flow', flow, 4).numpy()
+  assert got.shape == (25, 4, 4, 20)
+  idx = dense.snapshot_indices_np('flow', t)
+  np.testing.assert_allclose(got[:, 0, 0, 0::2], idx / 127.5 - 1.0, atol=1e-6)
+  np.testing.assert_allclose(got[:, 0, 0, 1::2], (100 + idx) / 127.5 - 1.0, atol=1e-6)
+  flipped = dense.views('flow', flow, 4, flip=True).numpy()
+  np.testing.assert_allclose(flipped[25:, 0, 0, 0::2], -(idx / 127.5 - 1.0), atol=1e-6)
+  np.testing.assert_allclose(flipped[25:, 0, 0, 1::2], (100 + idx) / 127.5 - 1.0, atol=1e-6)
+
+
+def test_short_side_resize_scales_flow_displacements():
+  frames = np.full((5, 8, 12, 3), 200, np.uint8)
+  got = dense.views('rgb', frames, 4, short_side=4).numpy()
+  np.testing.assert_allclose(got, 200 / 127.5 - 1.0, atol=1e-5)
+  flow = np.full((4, 8, 12, 2), 191, np.uint8)   # 191 -> +0.498 (about +10 px)
+  got = dense.views('flow', flow, 4, short_side=4).numpy()
+  np.testing.assert_allclose(got, 0.5 * (191 / 127.5 - 1.0), atol=1e-5)
+
+
+def test_crop_larger_than_frames_raises():
+  with pytest.raises(tf.errors.InvalidArgumentError, match='crop of 8x8 is larger'):
+    dense.views('rgb', _index_frames(3, 6, 6), 8)
+
+
+# --- Scores: softmax, average over snapshots, fusion -----------------------
+
+def test_video_scores_average_softmax_over_snapshots():
+  logits = np.array([[0.0, 0.0], [np.log(3.0), 0.0],      # video 0: [.5,.5], [.75,.25]
+                     [0.0, np.log(3.0)], [0.0, np.log(3.0)]])  # video 1: [.25,.75] twice
+  got = dense.video_scores(logits, 2).numpy()
+  np.testing.assert_allclose(got, [[0.625, 0.375], [0.25, 0.75]], atol=1e-6)
+
+
+def test_fold_and_features():
+  batch = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+  np.testing.assert_array_equal(dense.fold(batch).numpy(), batch.reshape(6, 4))
+  np.testing.assert_allclose(dense.video_features(batch.reshape(6, 4), 2).numpy(),
+                             batch.mean(axis=1))
+
+
+def test_fuse_averages_streams():
+  rgb = np.array([[0.625, 0.375]])
+  flow = np.array([[0.125, 0.875]])
+  np.testing.assert_allclose(dense.fuse(rgb, flow).numpy(), [[0.375, 0.625]])
+  with pytest.raises(ValueError, match='at least one stream'):
+    dense.fuse()
