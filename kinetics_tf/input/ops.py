@@ -98,6 +98,7 @@ def random_crop(frames, size: int, seed=None):
   Returns:
     [..., size, size, C].
   """
+  frames = tf.convert_to_tensor(frames)
   height, width = _check_crop(frames, size)
   seed_y, seed_x = split_seed(seed, 2)
   top = _uniform_int(height - size + 1, seed_y)
@@ -107,6 +108,7 @@ def random_crop(frames, size: int, seed=None):
 
 def centre_crop(frames, size: int):
   """The central ``size`` x ``size`` window of every frame ([..., H, W, C])."""
+  frames = tf.convert_to_tensor(frames)
   height, width = _check_crop(frames, size)
   top = (height - size) // 2
   left = (width - size) // 2
@@ -125,7 +127,7 @@ def flip_flow(flow):
   ``[x0, y0, x1, y1, ...]`` order: the even channels (x) change sign.  The
   flow must be signed (dequantised), not uint8.
   """
-  flow = tf.reverse(flow, axis=[-2])
+  flow = tf.reverse(tf.convert_to_tensor(flow), axis=[-2])
   channels = tf.shape(flow)[-1]
   sign = tf.where(tf.range(channels) % 2 == 0, -1.0, 1.0)
   return flow * tf.cast(sign, flow.dtype)
@@ -142,6 +144,7 @@ def random_flip(frames, seed=None, is_flow: bool = False):
   Returns:
     (frames, flipped) where flipped is a bool scalar.
   """
+  frames = tf.convert_to_tensor(frames)
   flipped = _uniform_int(2, seed) > 0
   flip = flip_flow if is_flow else flip_frames
   return tf.cond(flipped, lambda: flip(frames), lambda: frames), flipped
@@ -180,6 +183,7 @@ def stack_flow(flow):
 
   The two-stream flow input of §4.2: 10 fields become 20 channels.
   """
+  flow = tf.convert_to_tensor(flow)
   rank = flow.shape.rank
   if rank is None or rank < 4:
     raise ValueError(f'stack_flow expects [..., T, H, W, 2], got {flow.shape}')

@@ -1,0 +1,201 @@
+"""tf.data training pipelines: one model's footprint of Table 3, augmented as in §4.4.
+
+Examples are dicts with ``'video'`` uint8 [T, H, W, 3] (or string [T] of JPEG
+frames, when read with ``tfds.decode.SkipDecoding``), ``'flow'`` uint8
+[T-1, H, W, 2] (or encoded per frame) and ``'label'``.  For each model:
+
+  ================  ==============================================  ==========
+  model             input (training)                                footprint
+  ================  ==============================================  ==========
+  'convnet_lstm'    [25, crop, crop, 3]: every 5th frame             5 s
+  'rgb'             [crop, crop, 3]: one frame                       1 frame
+  'flow'            [crop, crop, 20]: 10 flow fields, [x0,y0,x1,...]  0.4 s
+  'c3d'             [16, crop, crop, 3]: consecutive frames          0.64 s
+  ================  ==============================================  ==========
+
+A random start among those early enough for the whole footprint, looping of
+short clips, one random crop and one random flip for all frames of a sample
+(flow x negated); values in [-1, 1] (or ImageNet-normalised RGB).  With
+``training=False`` the footprint is centred, the crop is central and nothing
+is flipped: the validation input of the training loop.
+"""
+
+from typing import Optional
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kinetics_tf import constants
+from kinetics_tf.input import ops
+
+AUTOTUNE = tf.data.AUTOTUNE
+MODELS = tuple(constants.TRAIN_FOOTPRINTS)
+
+
+def _check_model(model: str) -> None:
+  if model not in constants.TRAIN_FOOTPRINTS:
+    raise ValueError(f'unknown model {model!r}; training footprints exist for '
+                     f'{MODELS} (constants.TRAIN_FOOTPRINTS)')
+
+
+def feature_key(model: str) -> str:
+  """The example feature a model reads: 'flow' for the flow stream, else 'video'."""
+  _check_model(model)
+  return 'flow' if model == 'flow' else 'video'
+
+
+def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
+                training: bool = True, seed=None):
+  """Temporal sampling and spatial crop of one clip, still uint8.
+
+  Args:
+    frames: [T, H, W, C] uint8, or string [T] of encoded frames.
+    num_frames, stride: the footprint (looped over a clip shorter than it).
+    crop_size: crop side.
+    training: random start and crop; otherwise centred ones.
+    seed: optional shape-[2] stateless seed.
+
+  Returns:
+    uint8 [num_frames, crop_size, crop_size, C].
+  """
+  seed_t, seed_s = ops.split_seed(seed, 2)
+  available = tf.shape(frames)[0]
+  if training:
+    start = ops.random_start(available, num_frames, stride, seed=seed_t)
+  else:
+    start = ops.centre_start(available, num_frames, stride)
+  indices = ops.temporal_indices(start, num_frames, stride, available)
+  clip = ops.gather_frames(frames, indices)
+  if training:
+    return ops.random_crop(clip, crop_size, seed=seed_s)
+  return ops.centre_crop(clip, crop_size)
+
+
+def preprocess(example: dict, model: str, crop_size: int, *,
+               num_frames: Optional[int] = None, stride: Optional[int] = None,
+               training: bool = True, normalization: str = 'unit', seed=None):
+  """One example -> (model input, label) for ``model``'s training footprint.
+
+  Args:
+    example: dict with 'video' or 'flow' (see the module docstring), 'label'.
+    model: 'convnet_lstm', 'rgb', 'flow' or 'c3d'.
+    crop_size: side of the crop.
+    num_frames, stride: override of constants.TRAIN_FOOTPRINTS[model]
+      (tiny configs); 'flow' counts flow fields.
+    training: augment (random start, crop, flip) or centre (validation).
+    normalization: 'unit' or 'imagenet' (RGB only; flow is always [-1, 1]).
+    seed: optional shape-[2] stateless seed.
+
+  Returns:
+    (float32 input, int64 label); shapes as in the module docstring.
+  """
+  _check_model(model)
+  footprint = constants.TRAIN_FOOTPRINTS[model]
+  num_frames = num_frames or footprint.num_frames
+  stride = stride or footprint.stride
+  seed_clip, seed_flip = ops.split_seed(seed, 2)
+  is_flow = model == 'flow'
+  clip = sample_clip(example[feature_key(model)], num_frames, stride,
+                     crop_size, training=training, seed=seed_clip)
+  if is_flow:
+    clip = ops.dequantize_flow(clip)
+  else:
+    clip = ops.normalize_rgb(clip, normalization)
+  if training:
+    clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=is_flow)
+  if is_flow:
+    clip = ops.stack_flow(clip)
+  elif model == 'rgb':
+    clip = clip[0]
+  return clip, tf.cast(example['label'], tf.int64)
+
+
+def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
+                 batch_size: int, *, training: bool = True,
+                 num_frames: Optional[int] = None, stride: Optional[int] = None,
+                 normalization: str = 'unit', shuffle_buffer: int = 1024,
+                 seed: Optional[int] = None, deterministic: bool = False,
+                 drop_remainder: Optional[bool] = None,
+                 num_parallel_calls=AUTOTUNE) -> tf.data.Dataset:
+  """Batched (input, label) pairs from a dataset of examples.
+
+  Training repeats forever and shuffles; validation makes one pass.  Every
+  example gets its own stateless seed from ``tf.data.Dataset.random(seed)``,
+  so with ``deterministic=True`` and a fixed ``seed`` the batches (order,
+  starts, crops and flips) are identical run after run, whatever the
+  parallelism.
+
+  Args:
+    ds: examples (see :func:`preprocess`).
+    model, crop_size, num_frames, stride, normalization: see preprocess.
+    batch_size: examples per batch (per replica under tf.distribute).
+    training: see preprocess; also repeat + shuffle.
+    shuffle_buffer: shuffle buffer size (training).
+    seed: seed of shuffling and augmentation (None: not reproducible).
+    deterministic: keep the element order of the parallel map.
+    drop_remainder: default True when training, False otherwise.
+    num_parallel_calls: parallelism of decoding and augmentation.
+
+  Returns:
+    tf.data.Dataset of (float32 [B, ...], int64 [B]).
+  """
+  _check_model(model)
+  if batch_size < 1 or crop_size < 1:
+    raise ValueError(f'batch_size={batch_size}, crop_size={crop_size}: both '
+                     'must be >= 1')
+  if deterministic and seed is None:
+    raise ValueError('deterministic=True needs a seed')
+  if training:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.repeat()
+  seeds = tf.data.Dataset.random(seed=seed).batch(2)
+  ds = tf.data.Dataset.zip(ds, seeds)
+
+  def fn(example, element_seed):
+    return preprocess(example, model, crop_size, num_frames=num_frames,
+                      stride=stride, training=training,
+                      normalization=normalization, seed=element_seed)
+
+  ds = ds.map(fn, num_parallel_calls=num_parallel_calls,
+              deterministic=deterministic)
+  if drop_remainder is None:
+    drop_remainder = training
+  ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+  options = tf.data.Options()
+  options.deterministic = deterministic
+  return ds.with_options(options).prefetch(AUTOTUNE)
+
+
+def load_examples(dataset: str, split: str, model: str, *,
+                  data_dir: Optional[str] = None, shuffle_files: bool = True,
+                  seed: Optional[int] = None,
+                  input_context: Optional[tf.distribute.InputContext] = None
+                  ) -> tf.data.Dataset:
+  """Reads a TFDS dataset, keeping frames encoded until they are sampled.
+
+  Args:
+    dataset: TFDS name with config, e.g. 'synthetic_actions/tiny'.
+    split: TFDS split ('train', 'validation', 'train[:10%]', ...).
+    model: decides the feature read ('flow' for the flow stream).
+    data_dir: TFDS data_dir.
+    shuffle_files, seed: file-order shuffling.
+    input_context: shards the files over input pipelines (tf.distribute).
+
+  Returns:
+    Dataset of dicts {feature_key(model): ..., 'label': int64}.
+  """
+  key = feature_key(model)
+  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
+  builder = tfds.builder(dataset, data_dir=data_dir)
+  features = builder.info.features
+  if key not in features:
+    raise ValueError(f'{dataset} has no {key!r} feature (it has '
+                     f'{sorted(features)}); the {model!r} model needs a '
+                     'config built with it')
+  decoders = {name: tfds.decode.SkipDecoding() for name, feature
+              in features.items() if isinstance(feature, tfds.features.Video)}
+  read_config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context)
+  ds = builder.as_dataset(split=split, shuffle_files=shuffle_files,
+                          decoders=decoders, read_config=read_config)
+  return ds.map(lambda ex: {key: ex[key], 'label': ex['label']},
+                num_parallel_calls=AUTOTUNE)
