@@ -1,3 +1,55 @@
-"""kinetics-tf: the Kinetics paper (Kay et al. 2017) in TensorFlow/Keras."""
+"""kinetics-tf: the Kinetics paper (Kay et al. 2017) in TensorFlow/Keras.
+
+``import kinetics_tf`` makes the library's TFDS builders (kinetics400,
+ucf101_local, hmdb51_local, synthetic_actions, video_folder) known to
+``tfds.load`` / ``tfds.builder``.  Registration waits until
+``tensorflow_datasets`` is imported (now, if it already is), so that
+``import kinetics_tf.data`` and the other modules that do not need TFDS stay
+cheap: importing TFDS and the builders costs about a second.
+"""
+
+import importlib
+import importlib.abc
+import importlib.util
+import logging
+import sys
 
 __version__ = '0.1.0'
+
+_TFDS = 'tensorflow_datasets'
+_BUILDERS = 'kinetics_tf.datasets'
+
+
+def _register_builders():
+  try:
+    importlib.import_module(_BUILDERS)
+  except Exception as e:  # pylint: disable=broad-except
+    # Never break the user's `import tensorflow_datasets`; say what failed.
+    logging.warning('kinetics_tf: TFDS builders not registered: %s: %s',
+                    type(e).__name__, e)
+
+
+class _RegisterAfterTfds(importlib.abc.MetaPathFinder):
+  """Imports kinetics_tf.datasets right after tensorflow_datasets is imported."""
+
+  def find_spec(self, fullname, path, target=None):
+    if fullname != _TFDS:
+      return None
+    sys.meta_path.remove(self)  # fire once; let the real finders find it
+    spec = importlib.util.find_spec(fullname)
+    if spec is None or spec.loader is None:
+      return spec
+    exec_module = spec.loader.exec_module
+
+    def exec_then_register(module):
+      exec_module(module)
+      _register_builders()
+
+    spec.loader.exec_module = exec_then_register
+    return spec
+
+
+if _TFDS in sys.modules:
+  _register_builders()
+elif not any(isinstance(f, _RegisterAfterTfds) for f in sys.meta_path):
+  sys.meta_path.insert(0, _RegisterAfterTfds())

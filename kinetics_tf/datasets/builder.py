@@ -1,0 +1,82 @@
+"""The base of every clip builder: local streaming or Beam generation, a report and a summary.
+
+Generation runs one of two ways, with the same per-clip code
+(``clips.process``):
+
+* With a Beam runner or options (``tfds build ... --beam_pipeline_options=``,
+  or ``DownloadConfig(beam_runner=...)``), ``_generate_examples`` returns the
+  ``beam_build.BuildClips`` PTransform, so a large build spreads over a
+  cluster (Dataflow, Flink, Spark) or over local processes
+  (``direct_num_workers=N,direct_running_mode=multi_processing``).
+* Without them, clips stream through this process (or ``num_workers`` local
+  processes): Beam's DirectRunner keeps every serialized example of a split
+  in memory for TFDS's shuffle, so its peak memory grows with the dataset
+  (benchmarks/build.py measures both); the streaming path holds a few clips
+  at a time plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
+
+Either way a missing or corrupt clip is skipped and written to
+``build_report.csv`` in the dataset folder (split, clip id, status, reason),
+``build_summary.json`` counts built / missing / corrupt clips per split, and
+the build ends by printing that summary.
+"""
+
+import logging
+from typing import Sequence
+
+import tensorflow_datasets as tfds
+
+from kinetics_tf.datasets import clips
+from kinetics_tf.datasets import generate
+
+
+class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """A GeneratorBasedBuilder of clip examples (see the module docstring).
+
+  Subclasses define ``_info``, ``_split_generators`` (returning
+  ``self._build(jobs, split)`` per split) and ``_clip_options``; ``_source``
+  defaults to decoding video files.
+
+  Args:
+    num_workers: local processes building clips when no Beam runner is
+      given (1 = this process; spawned processes, so a script calling the
+      build needs an ``if __name__ == '__main__':`` guard).
+    **kwargs: tfds.core.DatasetBuilder arguments (data_dir, config, ...).
+  """
+
+  def __init__(self, *, num_workers: int = 1, **kwargs):
+    super().__init__(**kwargs)
+    if num_workers < 1:
+      raise ValueError(f'num_workers must be >= 1, not {num_workers}')
+    self._num_workers = num_workers
+    self._use_beam = False
+
+  def _clip_options(self) -> clips.Options:
+    raise NotImplementedError
+
+  def _source(self):
+    return clips.FileSource()
+
+  def _build(self, jobs: Sequence[clips.Job], split: str):
+    """What `_generate_examples` returns for one split's jobs."""
+    report = generate.part_path(self.data_dir, split)
+    if self._use_beam:
+      from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top
+      return beam_build.BuildClips(jobs, self._source(), self._clip_options(),
+                                   report)
+    return generate.local_examples(
+        jobs, self._source(), self._clip_options(), report,
+        num_workers=self._num_workers, desc=f'{self.name} {split}')
+
+  def _generate_examples(self, jobs, split):
+    return self._build(jobs, split)
+
+  def _download_and_prepare(self, dl_manager, download_config):
+    self._use_beam = bool(download_config.beam_runner or
+                          download_config.beam_options)
+    super()._download_and_prepare(dl_manager, download_config)
+    built = {name: info.num_examples
+             for name, info in self.info.splits.items()}
+    line = generate.finish_report(self.data_dir, built,
+                                  f'{self.name}/{self.builder_config.name}')
+    logging.info(line)
+    print(line, flush=True)

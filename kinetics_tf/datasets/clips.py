@@ -1,0 +1,201 @@
+"""One clip in, one TFDS example (or one skip record) out: the unit every builder runs.
+
+A ``Job`` describes a clip (its id, split, label and where its frames come
+from); ``process`` turns it into an example dict for ``features.clip_features``
+or, when the clip is missing, corrupt or too short, into a ``Skip`` record that
+names the clip, the split and the reason.  Everything here is picklable, so
+the same code runs in-process, in worker processes and on Beam workers.
+Frames are encoded as they are decoded (JPEG per frame, grayscale kept for
+flow); flow is computed in chunks of frames and kept as uint8, so the memory
+a clip needs is about its grayscale frames plus its uint8 flow.
+"""
+
+import dataclasses
+from typing import Iterator, NamedTuple, Optional, Union
+
+import cv2
+import numpy as np
+
+import flow
+from flow.constants import FPS
+from kinetics_tf.data import video as video_lib
+from kinetics_tf.datasets import features as features_lib
+
+# Skip reasons, the columns of the build summary.
+MISSING = 'missing'
+CORRUPT = 'corrupt'
+TOO_SHORT = 'too_short'
+FAILED = 'failed'
+SKIP_KINDS = (MISSING, CORRUPT, TOO_SHORT, FAILED)
+
+# Frame pairs per flow.tvl1 call: bounds the float32 flow held at once.
+_FLOW_CHUNK = 16
+
+
+class Job(NamedTuple):
+  """One clip to build.
+
+  Attributes:
+    key: unique within its split (the example key and the report's clip id).
+    split: TFDS split name ('train', 'validation', 'test').
+    youtube_id: the clip's source id (file stem for non-YouTube sets).
+    label: class name, or None for an unlabelled clip (stored as -1).
+    time_start, time_end: seconds in the source video; time_end None = the
+      decoded length.
+    path: video file, or None when the clip's file was not found.
+    window: (start, end) seconds to cut from ``path``, or None = whole file.
+    seed: synthetic clips: the render seed (a tuple of ints).
+  """
+  key: str
+  split: str
+  youtube_id: str
+  label: Optional[str]
+  time_start: float = 0.0
+  time_end: Optional[float] = None
+  path: Optional[str] = None
+  window: Optional[tuple] = None
+  seed: Optional[tuple] = None
+
+
+class Skip(NamedTuple):
+  """A clip left out of the dataset, and why (one row of the build report)."""
+  key: str
+  split: str
+  kind: str
+  reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """How clips are stored.
+
+  Attributes:
+    short_side: shorter side after a bilinear resize (None = stored size).
+    with_flow: compute and store TV-L1 flow.
+    tvl1_params: DualTVL1 parameters for ``flow.tvl1`` as (name, value)
+      pairs (empty = OpenCV's defaults, as the paper's flow).
+    jpeg_quality: JPEG quality of the stored frames.
+    max_seconds: decode at most this many seconds of a file (None = all).
+    fps: frame rate of the stored frames (§4.4: 25).
+  """
+  short_side: Optional[int] = None
+  with_flow: bool = False
+  tvl1_params: tuple = ()
+  jpeg_quality: int = features_lib.JPEG_QUALITY
+  max_seconds: Optional[float] = None
+  fps: float = FPS
+
+
+class FileSource:
+  """Frames of a job's video file, decoded with the library's conventions."""
+
+  def frames(self, job: Job, opts: Options) -> tuple[Iterator[np.ndarray],
+                                                     float]:
+    """(frame iterator, source fps); raises video_lib.DecodeError."""
+    info = video_lib.probe(job.path)
+    start, end = job.window or (None, None)
+    if opts.max_seconds is not None:
+      first = start or 0.0
+      end = first + opts.max_seconds if end is None else min(
+          end, first + opts.max_seconds)
+    frames = video_lib.iter_frames(job.path, start, end, fps=opts.fps,
+                                   short_side=opts.short_side)
+    return frames, float(info.fps)
+
+
+def encode_frames(frames, opts: Options, path: str = '<frames>'):
+  """JPEG-encodes frames as they come and computes their flow.
+
+  Args:
+    frames: an iterable of uint8 [H,W,3] RGB frames.
+    opts: Options (jpeg_quality, with_flow, tvl1_params).
+    path: the clip's name for error messages.
+
+  Returns:
+    (list of JPEG bytes, uint8 flow [T-1,H,W,2] or None).
+
+  Raises:
+    video_lib.DecodeError: the frames change size mid-clip.
+  """
+  jpegs, grays, shape = [], [], None
+  params = [cv2.IMWRITE_JPEG_QUALITY, int(opts.jpeg_quality)]
+  for frame in frames:
+    if shape is None:
+      shape = frame.shape
+    elif frame.shape != shape:
+      raise video_lib.DecodeError(path, f'frame size changes mid-stream: '
+                                  f'{shape} then {frame.shape}')
+    ok, buf = cv2.imencode('.jpg', np.ascontiguousarray(frame[..., ::-1]),
+                           params)
+    if not ok:
+      raise video_lib.DecodeError(path, 'JPEG encoding failed')
+    jpegs.append(buf.tobytes())
+    if opts.with_flow:
+      grays.append(video_lib.to_gray(frame))
+  flow_u8 = flow_of(np.stack(grays), opts) if opts.with_flow and grays else None
+  return jpegs, flow_u8
+
+
+def flow_of(gray: np.ndarray, opts: Options) -> np.ndarray:
+  """uint8 quantised TV-L1 flow [T-1,H,W,2] of grayscale frames, in chunks.
+
+  Equal to ``flow.quantize(flow.tvl1(gray, **params))``: pairs are
+  independent unless ``useInitialFlow`` is set, in which case the whole clip
+  goes in one call.
+  """
+  params = dict(opts.tvl1_params)
+  t = gray.shape[0]
+  if params.get('useInitialFlow'):
+    return flow.quantize(flow.tvl1(gray, **params))
+  out = np.empty((max(t - 1, 0),) + gray.shape[1:] + (2,), np.uint8)
+  for i in range(0, t - 1, _FLOW_CHUNK):
+    chunk = gray[i:i + _FLOW_CHUNK + 1]
+    out[i:i + len(chunk) - 1] = flow.quantize(flow.tvl1(chunk, **params))
+  return out
+
+
+def make_example(job: Job, jpegs, flow_u8, source_fps: float,
+                 opts: Options) -> dict:
+  """The example dict of ``features.clip_features`` for an encoded clip."""
+  num_frames = len(jpegs)
+  time_end = job.time_end
+  if time_end is None:
+    time_end = job.time_start + num_frames / opts.fps
+  example = {
+      'video': jpegs,
+      'label': job.label if job.label is not None else -1,
+      'youtube_id': job.youtube_id,
+      'time_start': np.float32(job.time_start),
+      'time_end': np.float32(time_end),
+      'num_frames': np.int32(num_frames),
+      'source_fps': np.float32(source_fps),
+  }
+  if opts.with_flow:
+    example['flow'] = flow_u8
+  return example
+
+
+def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
+  """Builds one clip: (key, example), or a Skip saying why it was left out.
+
+  Never raises for a bad clip: a missing file, a DecodeError, a clip too
+  short for flow and any other error of this clip become a Skip, so one bad
+  clip never stops a build.
+  """
+  if job.path is None and job.seed is None:
+    return Skip(job.key, job.split, MISSING, 'no video file found for this '
+                'clip')
+  try:
+    frames, source_fps = source.frames(job, opts)
+    jpegs, flow_u8 = encode_frames(frames, opts, job.path or job.key)
+  except video_lib.DecodeError as e:
+    return Skip(job.key, job.split, CORRUPT, e.reason)
+  except Exception as e:  # pylint: disable=broad-except
+    # One clip must not stop a build of 300k; the report keeps the error.
+    return Skip(job.key, job.split, FAILED, f'{type(e).__name__}: {e}')
+  if not jpegs:
+    return Skip(job.key, job.split, CORRUPT, 'no frames in the clip window')
+  if opts.with_flow and len(jpegs) < 2:
+    return Skip(job.key, job.split, TOO_SHORT,
+                f'{len(jpegs)} frame: flow needs at least 2')
+  return job.key, make_example(job, jpegs, flow_u8, source_fps, opts)

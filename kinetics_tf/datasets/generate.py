@@ -1,0 +1,160 @@
+"""Local, streaming generation of clip examples, and the build report with its summary.
+
+``local_examples`` runs ``clips.process`` over jobs in this process or in a
+few worker processes, yields examples as they are built (at most a few clips
+in flight, so memory does not grow with the number of clips) and writes every
+skipped clip to a report part file as it goes.  ``finish_report`` merges the
+parts of all splits into ``build_report.csv`` in the dataset folder, writes
+``build_summary.json`` and returns the closing summary line.
+"""
+
+import collections
+import contextlib
+import csv
+import functools
+import json
+import logging
+import multiprocessing
+import os
+from typing import Iterable, Iterator, Sequence
+
+from etils import epath
+import tqdm
+
+from kinetics_tf.datasets import clips
+
+REPORT = 'build_report.csv'
+SUMMARY = 'build_summary.json'
+REPORT_COLUMNS = ('split', 'clip_id', 'status', 'reason')
+_PART = 'build_report.{split}.part.csv'
+
+
+def part_path(data_dir, split: str) -> epath.Path:
+  """Where a split's skipped clips are written during the build."""
+  return epath.Path(data_dir) / _PART.format(split=split)
+
+
+def write_rows(path, skips: Iterable[clips.Skip]) -> int:
+  """Writes skip records to a report part file; returns how many."""
+  n = 0
+  with epath.Path(path).open('w') as f:
+    writer = csv.writer(f)
+    for skip in skips:
+      writer.writerow((skip.split, skip.key, skip.kind, skip.reason))
+      n += 1
+  return n
+
+
+def _init_worker():
+  import cv2  # pylint: disable=g-import-not-at-top
+  cv2.setNumThreads(1)  # one core per worker process
+
+
+@contextlib.contextmanager
+def _mapper(num_workers: int):
+  """An ordered map over at most 2 * num_workers clips in flight."""
+  if num_workers <= 1:
+    yield map
+    return
+  ctx = multiprocessing.get_context('spawn')
+  with ctx.Pool(num_workers, initializer=_init_worker) as pool:
+
+    def bounded_map(fn, items):
+      pending = collections.deque()
+      for item in items:
+        pending.append(pool.apply_async(fn, (item,)))
+        if len(pending) >= 2 * num_workers:
+          yield pending.popleft().get()
+      while pending:
+        yield pending.popleft().get()
+
+    yield bounded_map
+
+
+def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
+                   report_path, num_workers: int = 1,
+                   desc: str = 'clips') -> Iterator[tuple]:
+  """Yields (key, example) for each built clip; skips go to `report_path`.
+
+  Args:
+    jobs: the clips of one split.
+    source: a picklable object with ``frames(job, opts)`` (FileSource, ...).
+    opts: clips.Options.
+    report_path: the split's report part file (written as skips come).
+    num_workers: processes building clips (1 = this process).
+    desc: progress bar label.
+  """
+  fn = functools.partial(clips.process, source=source, opts=opts)
+  counts = collections.Counter()
+  with epath.Path(report_path).open('w') as f, _mapper(num_workers) as mapper:
+    writer = csv.writer(f)
+    bar = tqdm.tqdm(total=len(jobs), desc=desc, unit=' clips', leave=False)
+    for result in mapper(fn, jobs):
+      bar.update()
+      if isinstance(result, clips.Skip):
+        writer.writerow((result.split, result.key, result.kind, result.reason))
+        f.flush()
+        counts[result.kind] += 1
+        bar.set_postfix(counts, refresh=False)
+        logging.info('skipped %s (%s): %s', result.key, result.kind,
+                     result.reason)
+        continue
+      counts['built'] += 1
+      yield result
+    bar.close()
+
+
+def finish_report(data_dir, built: dict, name: str = '') -> str:
+  """Merges the split report parts, writes the summary files, returns its line.
+
+  Args:
+    data_dir: the dataset folder (holds the part files).
+    built: split -> number of examples written.
+    name: dataset name for the summary line.
+
+  Returns:
+    One line: built / missing / corrupt (/ too short / failed) per split.
+  """
+  data_dir = epath.Path(data_dir)
+  counts = {s: collections.Counter(built=n) for s, n in built.items()}
+  rows = []
+  for part in sorted(data_dir.glob(_PART.format(split='*'))):
+    with part.open() as f:
+      rows.extend(tuple(r) for r in csv.reader(f) if r)
+    part.unlink()
+  for split, _, kind, _ in rows:
+    counts.setdefault(split, collections.Counter(built=0))[kind] += 1
+  with (data_dir / REPORT).open('w') as f:
+    writer = csv.writer(f)
+    writer.writerow(REPORT_COLUMNS)
+    writer.writerows(sorted(rows))
+  summary = {s: {k: c[k] for k in ('built',) + clips.SKIP_KINDS}
+             for s, c in counts.items()}
+  (data_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
+  return summary_line(summary, name)
+
+
+def summary_line(summary: dict, name: str = '') -> str:
+  """'NAME: train 9 built, 1 missing, 1 corrupt; test ...' (zeros of the
+  rarer kinds left out)."""
+  parts = []
+  for split, c in summary.items():
+    kinds = [f"{c['built']} built", f"{c[clips.MISSING]} missing",
+             f"{c[clips.CORRUPT]} corrupt"]
+    kinds += [f'{c[k]} {k.replace("_", " ")}'
+              for k in (clips.TOO_SHORT, clips.FAILED) if c.get(k)]
+    parts.append(f'{split} ' + ', '.join(kinds))
+  prefix = f'{name}: ' if name else ''
+  return prefix + '; '.join(parts) + f' (skipped clips: {REPORT})'
+
+
+def read_report(data_dir) -> list[dict]:
+  """The rows of a built dataset's ``build_report.csv`` as dicts."""
+  path = epath.Path(data_dir) / REPORT
+  with path.open() as f:
+    return list(csv.DictReader(f))
+
+
+def cpu_count() -> int:
+  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (
+      os.cpu_count() or 1)
