@@ -196,3 +196,30 @@ def test_read_clips_errors_name_the_line(tmp_path):
     dedup.read_clips(path)
   with pytest.raises(ValueError, match='not .pyramid'):
     embed.load_frame_model(str(tmp_path / 'nope.keras'))
+
+
+def test_keras_file_savedmodel_and_resnet_trunk(tmp_path, fixture_videos):
+  keras = pytest.importorskip('keras')
+  inputs = keras.Input((224, 224, 3))
+  fmap = keras.layers.Conv2D(8, 16, strides=16, name='conv')(inputs)
+  pooled = keras.layers.GlobalMaxPooling2D(name='pooled')(fmap)
+  model = keras.Model(inputs, {'map': fmap, 'pooled': pooled})
+  model.save(tmp_path / 'net.keras')
+  model.export(str(tmp_path / 'saved'), verbose=False)
+  ref = embed.ClipRef('real', str(fixture_videos / REAL), 0, 1.0)
+  x = embed.sample_crops(ref.path, 0, 1.0).astype(np.float32) / 127.5 - 1
+  want = {'map': model(x)['map'].numpy().mean(axis=(0, 1, 2)),
+          'pooled': model(x)['pooled'].numpy().mean(axis=0)}
+  for path in (tmp_path / 'net.keras', tmp_path / 'saved'):
+    for endpoint, expected in want.items():
+      fn, name = embed.load_frame_model(str(path), endpoint=endpoint)
+      assert endpoint in name
+      np.testing.assert_allclose(embed.embed_clip(ref, fn), expected,
+                                 rtol=1e-4, atol=1e-5)
+    fn, _ = embed.load_frame_model(str(path))
+    with pytest.raises(ValueError, match=r"outputs \['map', 'pooled'\]; pass "
+                       '--endpoint'):
+      embed.embed_clip(ref, fn)
+  trunk = embed.resnet50_trunk(width_multiplier=1 / 16)
+  emb = embed.embed_clip(ref, embed._keras_fn(trunk, None, 'resnet50'))
+  assert emb.shape == (128,) and np.isfinite(emb).all()

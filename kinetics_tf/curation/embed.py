@@ -159,7 +159,8 @@ def resnet50_trunk(weights=None, width_multiplier=1.0, seed=0):
     weights: local Keras ResNet50 ImageNet .h5 file, or None for a random
       initialisation (seeded; its features do not separate clips).
     width_multiplier: channel scale (1.0 = ResNet-50; smaller for tests).
-    seed: initialisation seed when ``weights`` is None.
+    seed: initialisation seed when ``weights`` is None (it seeds Keras'
+      global generators, as keras.utils.set_random_seed does).
   """
   import keras  # pylint: disable=g-import-not-at-top
   from kinetics_tf.models import imagenet  # pylint: disable=g-import-not-at-top
@@ -196,7 +197,7 @@ def load_frame_model(model: str = PYRAMID, weights=None, endpoint=None,
     raise ValueError(
         f'--model {model!r}: not {PYRAMID!r}, {RESNET50!r} or an existing '
         '.keras/.h5 file or SavedModel folder')
-  stat = path.stat()
+  stat = (path / 'saved_model.pb' if path.is_dir() else path).stat()
   name = f'{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{endpoint}'
   if path.is_dir():
     return _saved_model_fn(str(path), endpoint), name
