@@ -18,7 +18,7 @@ Models (``--model``):
   clips every pair of different clips scored 0.988-0.998, above the 0.97
   threshold, so such a trunk would merge everything. With the pyramid, a
   resized, re-encoded copy scores > 0.99 against its source while different
-  clips score < 0.7; being pixel based, it tolerates crops of up to about 5%
+  clips score < 0.7; being pixel based, it tolerates crops of up to about 6%
   per side at 0.97 (docs/BENCHMARKS.md, Curation), where a learned
   embedding is more invariant.
 - ``resnet50``: the project's ResNet-50 trunk (its 2048-d 'features'
