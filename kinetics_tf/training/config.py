@@ -8,7 +8,6 @@ from kinetics_tf import constants
 # Models the training binary builds; each trains on its own footprint of
 # constants.TRAIN_FOOTPRINTS (the two-stream net trains each stream alone, §4.4).
 MODEL_NAMES = ('rgb', 'flow', 'convnet_lstm', 'c3d')
-NORMALIZATIONS = ('unit', 'imagenet')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +22,11 @@ class Config:
     model_kwargs: extra constructor arguments (width_multiplier, ...).
     crop_size: side of the random crop (§4.4: 299 ResNet-50, 112 C3D).
     num_frames, stride: footprint override (None: TRAIN_FOOTPRINTS[model]).
-    normalization: 'unit' ([-1, 1]) or 'imagenet' (with ImageNet weights).
     imagenet_weights: path of the Keras ResNet-50 ImageNet weight file to
-      initialise from (UCF-101 / HMDB-51 rows of Table 4), or None.
+      initialise from (UCF-101 / HMDB-51 rows of Table 4), or None.  Inputs
+      stay in [-1, 1]; the model then maps them to the weights' convention
+      itself (``imagenet_preprocessing=True`` of kinetics_tf.models).
+    num_classes: classifier outputs (None: the dataset's label count).
     batch_size: global batch size (split over replicas).
     base_lr, momentum, weight_decay: SGD with momentum; L2 weight decay on
       kernels (§4.4: tuned on the validation set; the paper gives no values).
@@ -49,8 +50,8 @@ class Config:
   model_kwargs: dict = dataclasses.field(default_factory=dict)
   num_frames: Optional[int] = None
   stride: Optional[int] = None
-  normalization: str = 'unit'
   imagenet_weights: Optional[str] = None
+  num_classes: Optional[int] = None
   momentum: float = 0.9
   weight_decay: float = 1e-4
   patience: int = 3
@@ -86,16 +87,13 @@ def _check(cfg: Config) -> None:
   where = f'experiment {cfg.name!r}'
   if cfg.model not in MODEL_NAMES:
     raise ValueError(f'{where}: model={cfg.model!r}; use one of {MODEL_NAMES}')
-  if cfg.normalization not in NORMALIZATIONS:
-    raise ValueError(f'{where}: normalization={cfg.normalization!r}; use one '
-                     f'of {NORMALIZATIONS}')
   positive = ('crop_size', 'batch_size', 'max_steps', 'patience', 'eval_every',
               'eval_batches', 'checkpoint_every', 'log_every', 'shuffle_buffer')
   for field in positive:
     value = getattr(cfg, field)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
       raise ValueError(f'{where}: {field}={value!r}; use an integer >= 1')
-  for field in ('num_frames', 'stride'):
+  for field in ('num_frames', 'stride', 'num_classes'):
     value = getattr(cfg, field)
     if value is not None and (not isinstance(value, int) or value < 1):
       raise ValueError(f'{where}: {field}={value!r}; use None or an int >= 1')
@@ -105,6 +103,9 @@ def _check(cfg: Config) -> None:
     raise ValueError(f'{where}: momentum={cfg.momentum!r}; use [0, 1)')
   if not cfg.weight_decay >= 0:
     raise ValueError(f'{where}: weight_decay={cfg.weight_decay!r}; use >= 0')
+  if cfg.imagenet_weights and cfg.model == 'c3d':
+    raise ValueError(f'{where}: imagenet_weights is for the ResNet-50 models; '
+                     'the 3D ConvNet trains from scratch (§4)')
   if '/' not in cfg.dataset:
     raise ValueError(f'{where}: dataset={cfg.dataset!r}; give the TFDS name '
                      'with its config, e.g. "synthetic_actions/tiny"')

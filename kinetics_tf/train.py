@@ -1,0 +1,168 @@
+r"""Trains one baseline of the paper (§4.4): ``python -m kinetics_tf.train --experiment=NAME``.
+
+Synchronous SGD with momentum over every local device (MirroredStrategy), or
+over machines (MultiWorkerMirroredStrategy) when TF_CONFIG is set; LR x0.1
+after ``patience`` validations without a lower validation loss; checkpoints
+every ``checkpoint_every`` steps and on SIGTERM; rerunning the same command
+resumes.  Experiments are the modules of ``experiments/`` (each opens with its
+command and cost); flags override their fields.  Example:
+
+  python -m kinetics_tf.train --experiment=synthetic_rgb \
+      --model_dir=/tmp/syn_rgb --max_steps=200
+
+Two workers on one machine over localhost (one process per worker, each with
+its own task index; worker 0 is the chief and writes model_dir):
+
+  CLUSTER='{"worker": ["localhost:12345", "localhost:12346"]}'
+  TF_CONFIG="{\"cluster\": $CLUSTER, \"task\": {\"type\": \"worker\", \"index\": 0}}" \
+      python -m kinetics_tf.train --experiment=synthetic_rgb --model_dir=/tmp/mw &
+  TF_CONFIG="{\"cluster\": $CLUSTER, \"task\": {\"type\": \"worker\", \"index\": 1}}" \
+      python -m kinetics_tf.train --experiment=synthetic_rgb --model_dir=/tmp/mw
+
+On a cluster, list each machine's host:port instead; --batch_size stays the
+global batch.  Batch norm statistics are per replica, as in the paper's
+per-GPU batches (§4.3: 15 videos per GPU for C3D).
+"""
+
+import importlib
+import pkgutil
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from kinetics_tf import models
+from kinetics_tf.training import loop
+from kinetics_tf.training import runner
+from kinetics_tf.training.config import Config
+
+# The constructors the binary calls; the key is Config.model.  The two streams
+# are trained separately (§4.4) and fused by models.TwoStream at test time.
+MODELS = {
+    'rgb': models.rgb_stream,
+    'flow': models.flow_stream,
+    'convnet_lstm': models.ConvNetLSTM,
+    'c3d': models.C3D,
+}
+
+EXPERIMENTS_PACKAGE = 'experiments'
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('experiment', None, 'Experiment module in experiments/ '
+                    '(e.g. kinetics400_c3d, synthetic_rgb).')
+flags.DEFINE_string('model_dir', None, 'Folder for checkpoints, TensorBoard '
+                    'events and results; a checkpoint there is resumed. '
+                    'Default: /tmp/kinetics_tf/<experiment>.')
+flags.DEFINE_string('data_dir', None, 'TFDS data_dir of the dataset.')
+flags.DEFINE_string('dataset', None, 'TFDS name/config, overriding the '
+                    "experiment's.")
+flags.DEFINE_integer('batch_size', None, 'Global batch size (all replicas).')
+flags.DEFINE_float('base_lr', None, 'Initial learning rate.')
+flags.DEFINE_float('momentum', None, 'SGD momentum.')
+flags.DEFINE_float('weight_decay', None, 'L2 weight decay on kernels.')
+flags.DEFINE_integer('patience', None, 'Validations without a lower '
+                     'validation loss before LR x0.1.')
+flags.DEFINE_integer('max_steps', None, 'Training steps (paper: up to 100k).')
+flags.DEFINE_integer('eval_every', None, 'Steps between validations.')
+flags.DEFINE_integer('eval_batches', None, 'Batches per validation.')
+flags.DEFINE_integer('checkpoint_every', None, 'Steps between checkpoints.')
+flags.DEFINE_integer('log_every', None, 'Steps between progress lines.')
+flags.DEFINE_integer('crop_size', None, 'Random crop side in pixels.')
+flags.DEFINE_integer('seed', None, 'Seed of initialisation and input.')
+flags.DEFINE_boolean('deterministic', None, 'Reproducible input pipeline.')
+flags.DEFINE_string('imagenet_weights', None, 'Path of the Keras ResNet-50 '
+                    'ImageNet weight file (.h5) to start from.')
+flags.DEFINE_enum('mixed_precision', None, ['mixed_float16', 'mixed_bfloat16'],
+                  'Mixed precision policy (GPUs: mixed_float16).')
+flags.DEFINE_boolean('jit_compile', False, 'XLA-compile the steps (off by '
+                     'default: slower on CPU, unsupported under '
+                     'MirroredStrategy over logical CPUs).')
+
+# Flags that override the Config field of the same name.
+OVERRIDES = ('dataset', 'data_dir', 'batch_size', 'base_lr', 'momentum',
+             'weight_decay', 'patience', 'max_steps', 'eval_every',
+             'eval_batches', 'checkpoint_every', 'log_every', 'crop_size',
+             'seed', 'deterministic', 'imagenet_weights')
+
+
+def experiment_names() -> list:
+  """Names of the experiment modules in experiments/."""
+  package = importlib.import_module(EXPERIMENTS_PACKAGE)
+  return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                if not m.name.startswith('_'))
+
+
+def load_experiment(name: str) -> Config:
+  """The Config of experiments/<name>.py (its get_config())."""
+  names = experiment_names()
+  if name not in names:
+    raise ValueError(f'unknown experiment {name!r}; experiments/ has: '
+                     f'{", ".join(names)}')
+  module = importlib.import_module(f'{EXPERIMENTS_PACKAGE}.{name}')
+  return module.get_config()
+
+
+def build_model(config: Config, num_classes: int):
+  """Calls MODELS[config.model] with the config's sizes; loads ImageNet weights."""
+  kwargs = dict(num_classes=num_classes, input_size=config.crop_size)
+  if config.model in ('convnet_lstm', 'c3d'):
+    kwargs['num_frames'] = config.footprint.num_frames
+  if config.model == 'flow':
+    kwargs['flow_stack'] = config.footprint.num_frames
+  if config.imagenet_weights:
+    kwargs['imagenet_preprocessing'] = True
+  kwargs.update(config.model_kwargs)
+  model = MODELS[config.model](**kwargs)
+  if config.imagenet_weights:
+    loaded = models.load_imagenet_weights(model, config.imagenet_weights)
+    logging.info('ImageNet weights from %s: %d layers', config.imagenet_weights,
+                 len(loaded))
+  return model
+
+
+def run(config: Config, model_dir: str, **kwargs) -> runner.Result:
+  """Trains ``config`` in ``model_dir`` in-process (resuming a checkpoint there).
+
+  Keyword arguments go to ``runner.run``: strategy, examples_fn,
+  mixed_precision, jit_compile.  Returns a ``runner.Result`` (final step, LR,
+  train/validation metrics, checkpoint and final.keras paths).
+  """
+  return runner.run(config, model_dir, build_model, **kwargs)
+
+
+def config_from_flags() -> Config:
+  """The experiment's Config with every flag that was given applied."""
+  if not FLAGS.experiment:
+    raise ValueError('--experiment is required; one of: '
+                     f'{", ".join(experiment_names())}')
+  config = load_experiment(FLAGS.experiment)
+  changes = {name: FLAGS[name].value for name in OVERRIDES
+             if FLAGS[name].value is not None}
+  return config.replace(**changes)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  try:
+    config = config_from_flags()
+  except ValueError as e:
+    raise app.UsageError(str(e)) from e
+  model_dir = FLAGS.model_dir or f'/tmp/kinetics_tf/{config.name}'
+  try:
+    result = run(config, model_dir, mixed_precision=FLAGS.mixed_precision,
+                 jit_compile=FLAGS.jit_compile)
+  except loop.DivergedError as e:
+    logging.error('%s', e)
+    sys.exit(2)
+  print(f'{config.name}: stopped ({result.stopped}) at step {result.step}; '
+        f'validation loss {result.validation.get("loss", float("nan")):.4f} '
+        f'top1 {result.validation.get("top1", float("nan")):.3f}; lr '
+        f'{result.learning_rate:g}; checkpoint {result.checkpoint}', flush=True)
+  if result.stopped == 'preempted':
+    sys.exit(143)  # 128 + SIGTERM: not finished, rerun to resume
+
+
+if __name__ == '__main__':
+  app.run(main)

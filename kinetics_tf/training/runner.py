@@ -1,0 +1,299 @@
+"""Drives one training run: data, checkpoints, validation, plateau, logging.
+
+``run`` is what ``python -m kinetics_tf.train`` calls and what a program can
+call in-process (``kinetics_tf.train.run``).  Files under ``model_dir``:
+``config.json``, ``checkpoints/ckpt-<step>``, TensorBoard events under
+``train/`` and ``validation/``, and ``final.keras`` once max_steps is reached.
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+from typing import Callable, Optional
+
+from absl import logging
+import keras
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from tensorflow.core.framework import summary_pb2
+
+from kinetics_tf.input import train_pipeline
+from kinetics_tf.training import distribute
+from kinetics_tf.training.config import Config
+from kinetics_tf.training.loop import Metrics, Trainer, check_finite
+
+# What tensorboard.summary.scalar writes: a float32 scalar + the plugin name.
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name='scalars'))
+
+# examples_fn(split, input_context, seed) -> tf.data.Dataset of example dicts.
+ExamplesFn = Callable[[str, Optional[tf.distribute.InputContext],
+                       Optional[int]], tf.data.Dataset]
+
+
+@dataclasses.dataclass
+class Result:
+  """What a run ended with (also written to model_dir/result.json).
+
+  stopped is 'max_steps' or 'preempted' (SIGTERM: a checkpoint was saved;
+  run again to resume).  train holds the means of the last logging window;
+  validation those of the last validation; history every validation.
+  """
+  model_dir: str
+  step: int
+  stopped: str
+  learning_rate: float
+  plateau: dict
+  train: dict
+  validation: dict
+  history: list
+  checkpoint: Optional[str]
+  final_model: Optional[str]
+  steps_per_second: float
+
+
+def tfds_examples(config: Config) -> ExamplesFn:
+  """Reads config.dataset with TFDS (frames decoded only when sampled)."""
+  def fn(split, input_context, seed):
+    return train_pipeline.load_examples(
+        config.dataset, split, config.model, data_dir=config.data_dir,
+        seed=seed, input_context=input_context,
+        shuffle_files=split == config.train_split)
+  return fn
+
+
+def dataset_num_classes(config: Config) -> int:
+  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
+  builder = tfds.builder(config.dataset, data_dir=config.data_dir)
+  return builder.info.features['label'].num_classes
+
+
+@contextlib.contextmanager
+def sigterm_flag():
+  """Yields a dict whose 'set' turns True when SIGTERM arrives (preemption)."""
+  flag = {'set': False}
+  if threading.current_thread() is not threading.main_thread():
+    yield flag
+    return
+  def handler(signum, frame):
+    del signum, frame
+    flag['set'] = True
+  previous = signal.signal(signal.SIGTERM, handler)
+  try:
+    yield flag
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _datasets(config, strategy, examples_fn, seed):
+  """(distributed infinite training batches, a function -> validation)."""
+  footprint = config.footprint
+  common = dict(num_frames=footprint.num_frames, stride=footprint.stride)
+
+  def train_fn(ctx):
+    ds = examples_fn(config.train_split, ctx, seed)
+    return train_pipeline.make_dataset(
+        ds, config.model, config.crop_size,
+        ctx.get_per_replica_batch_size(config.batch_size),
+        shuffle_buffer=config.shuffle_buffer, seed=seed,
+        deterministic=config.deterministic, **common)
+
+  def val():
+    ds = examples_fn(config.val_split, None, config.seed)
+    ds = train_pipeline.make_dataset(ds, config.model, config.crop_size,
+                                     config.batch_size, training=False,
+                                     **common)
+    return strategy.experimental_distribute_dataset(
+        ds.take(config.eval_batches))
+
+  return strategy.distribute_datasets_from_function(train_fn), val
+
+
+def _restore(trainer: Trainer, manager) -> Optional[str]:
+  path = manager.latest_checkpoint
+  if path:
+    trainer.checkpoint.restore(path).assert_existing_objects_matched()
+    logging.info('resumed from %s at step %d (lr %g, plateau %s)', path,
+                 int(trainer.step.numpy()), trainer.learning_rate,
+                 trainer.plateau.state())
+  trainer.sync_learning_rate()
+  return path
+
+
+def _say(line: str) -> None:
+  """Progress and validation lines: stdout, so an in-process run shows them."""
+  print(line, flush=True)
+
+
+def _progress(step, max_steps, means, lr, rate):
+  eta = (max_steps - step) / rate if rate > 0 else float('inf')
+  eta_s = (f'{int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s'
+           if eta != float('inf') else '?')
+  return (f'step {step}/{max_steps} ({100 * step / max_steps:.1f}%) | loss '
+          f'{means["loss"]:.4f} top1 {means["top1"]:.3f} top5 '
+          f'{means["top5"]:.3f} | lr {lr:.3g} | {rate:.2f} steps/s | ETA '
+          f'{eta_s}')
+
+
+def _scalars(writer, step, values: dict):
+  """TensorBoard scalars, written without needing the tensorboard package."""
+  with writer.as_default(step=step):
+    for name, value in values.items():
+      tf.summary.write(name, tf.constant(value, tf.float32),
+                       metadata=_SCALAR_METADATA)
+  writer.flush()
+
+
+def run(config: Config, model_dir: str,
+        build_model: Callable[[Config, int], keras.Model], *,
+        strategy: Optional[tf.distribute.Strategy] = None,
+        examples_fn: Optional[ExamplesFn] = None,
+        mixed_precision: Optional[str] = None,
+        jit_compile: bool = False) -> Result:
+  """Trains (or resumes) ``config`` in ``model_dir``; see the module docstring.
+
+  Args:
+    config: the experiment.
+    model_dir: where checkpoints, summaries and results go; a run finding a
+      checkpoint there resumes from it.
+    build_model: (config, num_classes) -> Keras model returning logits.
+    strategy: default: distribute.make_strategy().
+    examples_fn: default: read config.dataset with TFDS.
+    mixed_precision: None, 'mixed_float16' or 'mixed_bfloat16'.
+    jit_compile: XLA-compile the steps.
+
+  Returns:
+    Result.
+
+  Raises:
+    loop.DivergedError: the loss became NaN/inf (the last good checkpoint is
+      kept and named in the message).
+  """
+  strategy = strategy or distribute.make_strategy()
+  examples_fn = examples_fn or tfds_examples(config)
+  num_classes = config.num_classes or dataset_num_classes(config)
+  trainer = Trainer(lambda: build_model(config, num_classes), strategy,
+                    config.batch_size, config.base_lr, config.momentum,
+                    config.weight_decay, config.patience,
+                    mixed_precision=mixed_precision, jit_compile=jit_compile)
+  write_dir = distribute.worker_dir(model_dir, strategy)
+  chief = distribute.is_chief(strategy)
+  manager = tf.train.CheckpointManager(
+      trainer.checkpoint, os.path.join(write_dir, 'checkpoints'),
+      max_to_keep=3)
+  last_ckpt = _restore(trainer, manager)
+  if chief:
+    tf.io.gfile.makedirs(model_dir)
+    with tf.io.gfile.GFile(os.path.join(model_dir, 'config.json'), 'w') as f:
+      json.dump(dataclasses.asdict(config), f, indent=2)
+  start = int(trainer.step.numpy())
+  # A resumed run draws new batches rather than replaying the first ones.
+  seed = config.seed + start
+  train_ds, make_val = _datasets(config, strategy, examples_fn, seed)
+  writers = {name: (tf.summary.create_file_writer(os.path.join(model_dir, name))
+                    if chief else tf.summary.create_noop_writer())
+             for name in ('train', 'validation')}
+  state = _State(history=_read_history(model_dir) if start else [])
+  _say(f'training {config.name}: {strategy.num_replicas_in_sync} replica(s), '
+       f'global batch {config.batch_size}, steps {start}..{config.max_steps}'
+       + (f' (resumed from {last_ckpt})' if last_ckpt else ''))
+  with sigterm_flag() as preempted:
+    stopped = _loop(config, trainer, manager, train_ds, make_val, writers,
+                    state, preempted, last_ckpt)
+  if not state.validation:
+    state.validation = trainer.evaluate(make_val())
+  final_model = None
+  if stopped == 'max_steps' and chief:
+    final_model = os.path.join(model_dir, 'final.keras')
+    trainer.model.save(final_model)
+  result = Result(
+      model_dir=model_dir, step=int(trainer.step.numpy()), stopped=stopped,
+      learning_rate=trainer.learning_rate, plateau=trainer.plateau.state(),
+      train=state.train, validation=state.validation, history=state.history,
+      checkpoint=manager.latest_checkpoint, final_model=final_model,
+      steps_per_second=state.rate)
+  if chief:
+    with tf.io.gfile.GFile(os.path.join(model_dir, 'result.json'), 'w') as f:
+      json.dump(dataclasses.asdict(result), f, indent=2)
+  _say(f'stopped ({stopped}) at step {result.step}: validation {result.validation}'
+       f', lr {result.learning_rate:g}, checkpoint {result.checkpoint}')
+  return result
+
+
+@dataclasses.dataclass
+class _State:
+  history: list
+  train: dict = dataclasses.field(default_factory=dict)
+  validation: dict = dataclasses.field(default_factory=dict)
+  rate: float = 0.0
+
+
+def _read_history(model_dir) -> list:
+  path = os.path.join(model_dir, 'history.json')
+  if not tf.io.gfile.exists(path):
+    return []
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def _validate(trainer, make_val, writers, state, step, last_ckpt):
+  """Validation, the plateau rule and its record (model_dir/history.json)."""
+  val = trainer.evaluate(make_val())
+  check_finite(val['loss'], step, last_ckpt, what='validation loss')
+  dropped = trainer.plateau.update(val['loss'])
+  trainer.sync_learning_rate()
+  state.validation = val
+  state.history = [h for h in state.history if h['step'] < step] + [
+      dict(step=step, lr=trainer.learning_rate, dropped=dropped, **val)]
+  _scalars(writers['validation'], step,
+           {'loss': val['loss'], 'top1': val['top1'], 'top5': val['top5']})
+  _say(f'validation at step {step}: loss {val["loss"]:.4f} top1 '
+       f'{val["top1"]:.3f} top5 {val["top5"]:.3f}' +
+       (f' -> lr x{trainer.plateau.factor:g} = {trainer.learning_rate:g}'
+        if dropped else ''))
+
+
+def _loop(config, trainer, manager, train_ds, make_val, writers, state,
+          preempted, last_ckpt) -> str:
+  """Steps until max_steps or SIGTERM; returns why it stopped."""
+  iterator = iter(train_ds)
+  window, t_window, n_window = Metrics(), 0.0, 0
+  step = int(trainer.step.numpy())
+  while step < config.max_steps:
+    if preempted['set'] and trainer.weights_finite():
+      path = manager.save(checkpoint_number=step)
+      _say(f'SIGTERM: saved {path} at step {step}; rerun the same command '
+           'to resume')
+      return 'preempted'
+    t0 = time.perf_counter()
+    sums = trainer.train_step(next(iterator))
+    loss_sum, count = float(sums[0]), float(sums[3])
+    t_window += time.perf_counter() - t0
+    n_window += 1
+    step = int(trainer.step.numpy())
+    check_finite(loss_sum / max(count, 1.0), step, last_ckpt)
+    window.add(sums)
+    if step % config.log_every == 0 or step == config.max_steps:
+      state.train, state.rate = window.means(), n_window / max(t_window, 1e-9)
+      _say(_progress(step, config.max_steps, state.train,
+                     trainer.learning_rate, state.rate))
+      _scalars(writers['train'], step, dict(
+          state.train, learning_rate=trainer.learning_rate,
+          steps_per_second=state.rate))
+      window, t_window, n_window = Metrics(), 0.0, 0
+    if step % config.eval_every == 0 or step == config.max_steps:
+      _validate(trainer, make_val, writers, state, step, last_ckpt)
+    if step % config.checkpoint_every == 0 or step == config.max_steps:
+      if not trainer.weights_finite():
+        check_finite(float('nan'), step, last_ckpt, what='a model weight')
+      last_ckpt = manager.save(checkpoint_number=step)
+      if distribute.is_chief(trainer.strategy):
+        with tf.io.gfile.GFile(os.path.join(
+            os.path.dirname(os.path.dirname(last_ckpt)), 'history.json'),
+                               'w') as f:
+          json.dump(state.history, f, indent=2)
+  return 'max_steps'
