@@ -44,7 +44,7 @@ from flow.constants import FPS
 BACKENDS = ('opencv', 'pyav')
 # The faster decoder by benchmarks/decode.py (docs/BENCHMARKS.md): tried first
 # by backend='auto', with the other as the fallback.
-DEFAULT_BACKEND = 'opencv'
+DEFAULT_BACKEND = 'pyav'
 # Wall-clock seconds one decode call may take (both decoders together).
 DEFAULT_TIMEOUT = 600.0
 # Most source frames read when the header declares no frame count (9 h at 30 fps).
@@ -174,13 +174,18 @@ class _OpenCVReader:
     self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
     self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     self.num_frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    # OpenCV cannot tell an indexed count from an estimate: ask the index.
+    self.declared = _declared_frames(path)
 
   def skip(self) -> bool:
     return self._cap.grab()
 
-  def read(self) -> Optional[np.ndarray]:
+  def read(self, short_side: Optional[int]) -> Optional[np.ndarray]:
     ok, frame = self._cap.read()
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok else None
+    if not ok:
+      return None
+    # Resize before the BGR -> RGB swap: the same pixels, a cheaper swap.
+    return cv2.cvtColor(resize_short_side(frame, short_side), cv2.COLOR_BGR2RGB)
 
   def close(self):
     self._cap.release()
@@ -190,7 +195,7 @@ class _PyAVReader:
   """Sequential frames through PyAV (FFmpeg's libraries)."""
 
   def __init__(self, path: str, threads: Optional[int]):
-    self._path = path
+    self._path, self._threads = path, threads or 0
     try:
       self._container = av.open(path)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
@@ -210,7 +215,7 @@ class _PyAVReader:
     self.width = stream.codec_context.width
     self.height = stream.codec_context.height
     self.num_frames = stream.frames
-    self.exact_count = stream.frames > 0
+    self.declared = stream.frames if stream.frames > 0 else None
     if not self.num_frames and stream.duration and stream.time_base:
       seconds = float(stream.duration * stream.time_base)
       self.num_frames = round(seconds * self.fps)
@@ -233,9 +238,12 @@ class _PyAVReader:
   def skip(self) -> bool:
     return self._next() is not None
 
-  def read(self) -> Optional[np.ndarray]:
+  def read(self, short_side: Optional[int]) -> Optional[np.ndarray]:
     frame = self._next()
-    return None if frame is None else frame.to_ndarray(format='rgb24')
+    if frame is None:
+      return None
+    return resize_short_side(
+        frame.to_ndarray(format='rgb24', threads=self._threads), short_side)
 
   def close(self):
     self._container.close()
@@ -281,8 +289,7 @@ def _backend_frames(backend, path, start, end, fps, short_side, threads,
   reader = _READERS[backend](path, threads)
   try:
     _check_header(path, reader)
-    declared = _declared_frames(path) if backend == 'opencv' else (
-        reader.num_frames if reader.exact_count else None)
+    declared = reader.declared  # Exact count of the index, or None.
     limit = (int(1.5 * declared) + 100) if declared else MAX_SOURCE_FRAMES
     index, frame, k = -1, None, 0  # Source frame held, output frame next.
     while end is None or start + k / fps < end - _EPS:
@@ -295,10 +302,8 @@ def _backend_frames(backend, path, start, end, fps, short_side, threads,
           raise DecodeError(path, f'more than {limit} frames decoded, the '
                             f'header declares {declared}: corrupt stream')
         if index + 1 == want:
-          frame = reader.read()
+          frame = reader.read(short_side)
           ok = frame is not None
-          if ok:
-            frame = resize_short_side(frame, short_side)
         else:
           ok = reader.skip()
         if not ok:
