@@ -5,7 +5,7 @@ Each model is a functional ``keras.Model`` built from plain arguments
 ``TwoStream``, whose output is the averaged softmax of its two streams.
 """
 
-from kinetics_tf.models.bn_lstm import BNLSTMCell, bn_lstm_layer
+from kinetics_tf.models.bn_lstm import BNLSTM
 from kinetics_tf.models.c3d import C3D
 from kinetics_tf.models.convnet_lstm import ConvNetLSTM
 from kinetics_tf.models.imagenet import (cross_modality_kernel,
@@ -15,7 +15,7 @@ from kinetics_tf.models.resnet50 import ResNet50Classifier
 from kinetics_tf.models.two_stream import TwoStream, flow_stream, rgb_stream
 
 __all__ = [
-    'BNLSTMCell', 'C3D', 'ConvNetLSTM', 'ResNet50Classifier', 'TwoStream',
-    'bn_lstm_layer', 'cross_modality_kernel', 'flow_stream',
+    'BNLSTM', 'C3D', 'ConvNetLSTM', 'ResNet50Classifier', 'TwoStream',
+    'cross_modality_kernel', 'flow_stream',
     'init_flow_from_rgb', 'load_imagenet_weights', 'rgb_stream',
 ]

@@ -8,6 +8,11 @@ with the three batch norms separate, gammas initialised to 0.1, and
 population statistics kept per time step for ``max_steps`` steps (later steps
 use the last step's statistics). Training uses the batch's statistics and
 updates step t's moving averages; inference uses step t's moving averages.
+
+The loop over time is a ``keras.ops.scan`` without side effects: it returns
+every step's batch statistics and the moving averages are updated once after
+it (so the layer also compiles with XLA). The input-to-hidden products and
+their batch norm are computed for all steps at once, outside the loop.
 """
 
 import keras
@@ -25,28 +30,43 @@ MAX_STEPS = constants.TRAIN_FOOTPRINTS['convnet_lstm'].num_frames
 
 
 @keras.saving.register_keras_serializable(package=common.PACKAGE)
-class BNLSTMCell(layers.Layer):
-  """One step of the batch-normalised LSTM, for ``keras.layers.RNN``.
+class BNLSTM(layers.Layer):
+  """Batch-normalised LSTM layer: [B, T, D] -> [B, T, units] (or [B, units]).
 
-  States are (h [B, units], c [B, units], step [B, 1]); ``step`` counts the
-  steps taken and picks the batch-norm statistics.
+  T may vary between calls (25 steps when training, 50 at test, Table 3);
+  steps from ``max_steps`` on use the statistics of step ``max_steps - 1``.
   """
 
-  def __init__(self, units, max_steps=MAX_STEPS, gamma_init=GAMMA_INIT,
-               momentum=0.99, epsilon=1e-3, **kwargs):
+  def __init__(self, units=constants.LSTM_UNITS, max_steps=MAX_STEPS,
+               gamma_init=GAMMA_INIT, momentum=0.99, epsilon=1e-3,
+               return_sequences=True, **kwargs):
+    """Creates the layer.
+
+    Args:
+      units: hidden units (512 in §4.1).
+      max_steps: steps with their own batch-norm statistics.
+      gamma_init: initial batch-norm scale (0.1, Cooijmans et al.).
+      momentum: of the moving averages, as in keras BatchNormalization.
+      epsilon: added to variances.
+      return_sequences: output every step (True) or only the last.
+      **kwargs: passed to keras.layers.Layer (e.g. name).
+
+    Raises:
+      ValueError: units or max_steps not a positive int, momentum not in
+        [0, 1).
+    """
     super().__init__(**kwargs)
-    common.check_positive_int('BNLSTMCell', 'units', units)
-    common.check_positive_int('BNLSTMCell', 'max_steps', max_steps)
+    common.check_positive_int('BNLSTM', 'units', units)
+    common.check_positive_int('BNLSTM', 'max_steps', max_steps)
     if not 0.0 <= momentum < 1.0:
-      raise ValueError(f'BNLSTMCell: momentum={momentum!r} is not allowed; '
+      raise ValueError(f'BNLSTM: momentum={momentum!r} is not allowed; '
                        'use a number in [0, 1).')
     self.units = units
     self.max_steps = max_steps
     self.gamma_init = gamma_init
     self.momentum = momentum
     self.epsilon = epsilon
-    self.state_size = [units, units, 1]
-    self.output_size = units
+    self.return_sequences = return_sequences
 
   def build(self, input_shape):
     units, gates = self.units, 4 * self.units
@@ -59,7 +79,7 @@ class BNLSTMCell(layers.Layer):
     # Gate order i, f, g, o; the forget gate's bias starts at 1.
     self.bias = self.add_weight(
         name='bias', shape=(gates,),
-        initializer=lambda shape, dtype: ops.concatenate(
+        initializer=lambda shape, dtype=None: ops.concatenate(
             [ops.zeros((units,)), ops.ones((units,)),
              ops.zeros((2 * units,))]))
     self.norms = {}
@@ -67,6 +87,7 @@ class BNLSTMCell(layers.Layer):
       self.norms[key] = self._add_norm(key, size, with_beta=key == 'c')
 
   def _add_norm(self, key, size, with_beta):
+    """(gamma, beta or None, moving_mean, moving_variance) of one BN."""
     gamma = self.add_weight(
         name=f'gamma_{key}', shape=(size,),
         initializer=keras.initializers.Constant(self.gamma_init))
@@ -80,58 +101,79 @@ class BNLSTMCell(layers.Layer):
                           initializer='ones', trainable=False)
     return gamma, beta, mean, var
 
-  def get_initial_state(self, batch_size=None):
-    return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype),
-            ops.zeros((batch_size, self.units), dtype=self.compute_dtype),
-            ops.zeros((batch_size, 1), dtype=self.compute_dtype)]
-
-  def _normalize(self, x, key, step, training):
-    """Batch norm of x with step ``step``'s statistics."""
-    gamma, beta, moving_mean, moving_var = self.norms[key]
-    if training:
-      mean, var = ops.moments(x, axes=[0])
-      # Update only row ``step`` of the per-step moving averages.
-      row = ops.expand_dims(ops.one_hot(step, self.max_steps,
-                                        dtype=x.dtype), -1)
-      rate = (1.0 - self.momentum) * row
-      moving_mean.assign(moving_mean * (1.0 - rate) + rate * mean)
-      moving_var.assign(moving_var * (1.0 - rate) + rate * var)
-    else:
-      mean = ops.take(moving_mean, step, axis=0)
-      var = ops.take(moving_var, step, axis=0)
+  def _normalize(self, x, mean, var, key):
+    gamma, beta = self.norms[key][:2]
     y = (x - mean) * ops.rsqrt(var + self.epsilon) * gamma
     return y if beta is None else y + beta
 
-  def call(self, inputs, states, training=False):
-    h, c, count = states
-    step = ops.minimum(ops.cast(count[0, 0], 'int32'), self.max_steps - 1)
-    gates = (self._normalize(ops.matmul(inputs, self.kernel), 'x', step,
-                             training) +
-             self._normalize(ops.matmul(h, self.recurrent_kernel), 'h', step,
-                             training) + self.bias)
-    i, f, g, o = ops.split(gates, 4, axis=-1)
-    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    h = ops.sigmoid(o) * ops.tanh(self._normalize(c, 'c', step, training))
-    return h, [h, c, count + 1.0]
+  def _population(self, key, rows):
+    """Moving mean and variance of each step's row, [T, size] each."""
+    return (ops.take(self.norms[key][2], rows, axis=0),
+            ops.take(self.norms[key][3], rows, axis=0))
+
+  def call(self, inputs, training=False):
+    training = bool(training)
+    steps = ops.shape(inputs)[1]
+    rows = ops.minimum(ops.arange(steps), self.max_steps - 1)
+    # Input-to-hidden term of every step at once: [B, T, 4 units].
+    xh = ops.matmul(inputs, self.kernel)
+    stats_x = (ops.moments(xh, axes=[0]) if training
+               else self._population('x', rows))
+    xh = self._normalize(xh, *stats_x, 'x') + self.bias
+    pop_h, pop_c = self._population('h', rows), self._population('c', rows)
+
+    def step(carry, per_step):
+      h, c = carry[:2]
+      xh_t, mean_h, var_h, mean_c, var_c = per_step
+      hh = ops.matmul(h, self.recurrent_kernel)
+      if training:
+        mean_h, var_h = ops.moments(hh, axes=[0])
+      i, f, g, o = ops.split(xh_t + self._normalize(hh, mean_h, var_h, 'h'),
+                             4, axis=-1)
+      c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+      if training:
+        mean_c, var_c = ops.moments(c, axes=[0])
+      h = ops.sigmoid(o) * ops.tanh(self._normalize(c, mean_c, var_c, 'c'))
+      new = (h, c, mean_h, var_h, mean_c, var_c)
+      return new, new
+
+    zeros = ops.zeros((ops.shape(inputs)[0], self.units), dtype=xh.dtype)
+    init = (zeros, zeros, ops.zeros((4 * self.units,), dtype=xh.dtype),
+            ops.ones((4 * self.units,), dtype=xh.dtype),
+            ops.zeros((self.units,), dtype=xh.dtype),
+            ops.ones((self.units,), dtype=xh.dtype))
+    _, ys = ops.scan(step, init, (ops.transpose(xh, (1, 0, 2)), *pop_h,
+                                  *pop_c))
+    if training:
+      self._update_moving_stats(steps, {'x': stats_x, 'h': ys[2:4],
+                                        'c': ys[4:6]})
+    outputs = ops.transpose(ys[0], (1, 0, 2))
+    return outputs if self.return_sequences else outputs[:, -1]
+
+  def _update_moving_stats(self, steps, batch_stats):
+    """Moves row t of each moving average towards step t's batch statistics.
+
+    Steps past ``max_steps`` do not update (Cooijmans et al. reuse the last
+    trained step's statistics for them).
+    """
+    # [T, max_steps]: step t -> row t; all-zero rows for t >= max_steps.
+    scatter = ops.one_hot(ops.arange(steps), self.max_steps)
+    seen = ops.expand_dims(ops.sum(scatter, axis=0), -1)
+    rate = (1.0 - self.momentum) * seen
+    for key, stats in batch_stats.items():
+      for moving, batch in zip(self.norms[key][2:], stats):
+        rows = ops.matmul(ops.transpose(scatter), batch)
+        moving.assign(moving * (1.0 - rate) + rate * rows)
+
+  def compute_output_shape(self, input_shape):
+    if self.return_sequences:
+      return tuple(input_shape[:2]) + (self.units,)
+    return (input_shape[0], self.units)
 
   def get_config(self):
     config = super().get_config()
     config.update(units=self.units, max_steps=self.max_steps,
                   gamma_init=self.gamma_init, momentum=self.momentum,
-                  epsilon=self.epsilon)
+                  epsilon=self.epsilon,
+                  return_sequences=self.return_sequences)
     return config
-
-
-def bn_lstm_layer(units=constants.LSTM_UNITS, max_steps=MAX_STEPS,
-            return_sequences=True, name='bn_lstm', **cell_kwargs):
-  """A batch-normalised LSTM layer: [B, T, D] -> [B, T, units] (or [B, units]).
-
-  Args:
-    units: hidden units (512 in §4.1).
-    max_steps: steps with their own batch-norm statistics.
-    return_sequences: output every step (True) or the last one.
-    name: layer name.
-    **cell_kwargs: gamma_init, momentum, epsilon of BNLSTMCell.
-  """
-  return layers.RNN(BNLSTMCell(units, max_steps=max_steps, **cell_kwargs),
-                    return_sequences=return_sequences, name=name)

@@ -80,9 +80,9 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
     x = resnet50.apply_backbone(x, width_multiplier)['features']
     ends = {'frame_features': common.UnfoldTime(name='unfold_time')(
         [x, frames])}
-    ends['step_features'] = x = bn_lstm.bn_lstm_layer(
-        common.scaled(lstm_units, width_multiplier), max_steps=max_steps)(
-            ends['frame_features'])
+    ends['step_features'] = x = bn_lstm.BNLSTM(
+        common.scaled(lstm_units, width_multiplier), max_steps=max_steps,
+        name='bn_lstm')(ends['frame_features'])
     if dropout:
       x = layers.Dropout(dropout, name='dropout')(x)
     ends['step_logits'] = x = layers.Dense(num_classes, name='step_logits')(x)
