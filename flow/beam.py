@@ -7,6 +7,7 @@ Every flag of ``python -m flow.extract`` except --workers applies; any other
 flag goes to Beam's PipelineOptions, so the same command runs on Dataflow,
 Flink or Spark.  Videos and --out_dir must be paths the workers can read and
 write (a local or mounted file system: OpenCV and PyAV decode local files).
+Workers need this package installed (e.g. pass --setup_file ./setup.py).
 Outputs are written atomically as in flow.extract, so a retried or re-run
 element never leaves a half-written output, and finished videos are skipped.
 One JSON line per video goes to ``<out_dir>/flow_results*.jsonl``.
@@ -101,12 +102,7 @@ def main(argv=None) -> int:
                                    formatter_class=argparse.RawTextHelpFormatter)
   extract.add_flags(parser)
   args, beam_args = parser.parse_known_args(argv)
-  try:
-    videos = extract.list_videos(args.inputs)
-  except (OSError, ValueError) as e:
-    print(f'flow.beam: {e}', file=sys.stderr)
-    return 2
-  problem = extract.check_writable(args.out_dir)
+  videos, problem = extract.check_inputs(args)
   if problem:
     print(f'flow.beam: {problem}', file=sys.stderr)
     return 2

@@ -257,11 +257,11 @@ def remove_stale_tmps(out_dir) -> int:
 
 def _alive(pid: int) -> bool:
   try:
-    os.kill(pid, 0)
+    os.kill(pid, 0)  # Signal 0: only checks that the process exists.
   except ProcessLookupError:
     return False
   except PermissionError:
-    return True
+    pass
   return True
 
 
@@ -321,15 +321,15 @@ def summarize(results, seconds: float) -> str:
 
 
 def _param(text: str):
+  """'NAME=VALUE' -> (name, Python value); 'true'/'false' are booleans."""
   name, sep, value = text.partition('=')
-  if not sep:
-    raise argparse.ArgumentTypeError(f'--tvl1 wants NAME=VALUE, got {text!r}')
   value = {'true': 'True', 'false': 'False'}.get(value.lower(), value)
   try:
-    tvl1_params(**{name: ast.literal_eval(value)})
-  except (ValueError, SyntaxError) as e:
-    raise argparse.ArgumentTypeError(f'--tvl1 {text}: {e}') from e
-  return name, ast.literal_eval(value)
+    return name, ast.literal_eval(value)
+  except (ValueError, SyntaxError):
+    if sep and name and value:
+      return name, value  # A plain string, e.g. stopping=fixed.
+    raise argparse.ArgumentTypeError(f'--tvl1 wants NAME=VALUE, got {text!r}')
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -365,6 +365,22 @@ def options_from(args) -> Options:
                  overwrite=args.overwrite, threads=args.threads)
 
 
+def check_inputs(args):
+  """Lists the videos and checks the TV-L1 parameters and --out_dir.
+
+  Returns:
+    (videos as list_videos gives them, None), or (None, what is wrong).
+  """
+  try:
+    videos = list_videos(args.inputs)
+    if args.backend == 'opencv':  # Other backends check their own.
+      tvl1_params(**dict(args.tvl1))
+  except (OSError, ValueError) as e:
+    return None, str(e)
+  problem = check_writable(args.out_dir)
+  return (None, problem) if problem else (videos, None)
+
+
 def main(argv=None) -> int:
   """CLI entry point; returns 0, 1 if some video failed, 2 on a usage error."""
   parser = argparse.ArgumentParser(prog='kinetics-flow', description=__doc__,
@@ -375,12 +391,7 @@ def main(argv=None) -> int:
   parser.add_argument('--no_progress', action='store_true')
   args = parser.parse_args(argv)
   opts = options_from(args)
-  try:
-    videos = list_videos(args.inputs)
-  except (OSError, ValueError) as e:
-    print(f'flow.extract: {e}', file=sys.stderr)
-    return 2
-  problem = check_writable(args.out_dir)
+  videos, problem = check_inputs(args)
   if problem:
     print(f'flow.extract: {problem}', file=sys.stderr)
     return 2
