@@ -4,16 +4,17 @@ Run (about a minute on 2 cores):
   KINETICS_TF_FIXTURES=../shared/fixtures python benchmarks/decode.py
 
 Every decoder runs with one thread (cv2.setNumThreads(1), FFmpeg thread_count
-1), so the figures are per core.  The two backends alternate within each
-repeat and the best of --repeats is kept, which damps the noise of a shared
-machine.  frames/s counts output frames (at 25 fps) per CPU second of the
-process; wall-clock figures are printed beside them.  ratio = pyav CPU time /
-opencv CPU time (> 1: OpenCV faster).
+1), so the figures are per core.  Each pass decodes every clip with both
+decoders (their order alternating between passes); the table keeps the best of
+the passes per clip, which damps the noise of a shared machine, and the ratio
+of each whole pass shows how much noise is left.  frames/s counts output
+frames (at 25 fps) per CPU second of the process; wall-clock figures are
+printed beside them (they include waiting for a busy machine's cores).
 """
 
-import math
 import os
 import pathlib
+import statistics
 import sys
 import time
 
@@ -33,7 +34,7 @@ _FIXTURES = flags.DEFINE_string(
     'Fixtures folder holding videos/ (default: $KINETICS_TF_FIXTURES).')
 _SHORT_SIDE = flags.DEFINE_integer('short_side', 340,
                                    'Shorter side after resizing (§4.4: 340).')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed runs per clip and decoder.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed passes over the clips.')
 
 
 def _time_decode(path, backend, short_side):
@@ -43,15 +44,44 @@ def _time_decode(path, backend, short_side):
   return len(frames), time.process_time() - cpu, time.perf_counter() - wall
 
 
-def _best(path, short_side, repeats):
-  """backend -> (frames, best CPU s, best wall s), backends interleaved."""
-  best = {}
-  for _ in range(repeats):
-    for backend in video.BACKENDS:
-      n, cpu, wall = _time_decode(path, backend, short_side)
-      _, old_cpu, old_wall = best.get(backend, (n, cpu, wall))
-      best[backend] = (n, min(cpu, old_cpu), min(wall, old_wall))
-  return best
+def _measure(clips, short_side, repeats):
+  """(clip, backend) -> [(frames, CPU s, wall s)] per pass over every clip.
+
+  Each pass decodes every clip with both backends, the first backend
+  alternating between passes so neither always runs on a warmer cache.
+  """
+  runs = {}
+  for r in range(repeats):
+    order = video.BACKENDS[::-1] if r % 2 else video.BACKENDS
+    for clip in clips:
+      for backend in order:
+        runs.setdefault((clip, backend), []).append(
+            _time_decode(clip, backend, short_side))
+  return runs
+
+
+def _print_table(clips, runs, names):
+  """Prints best-of frames/s per clip and backend; returns the all-clip row."""
+  print(f'{"clip":40s} {"src":>10s} {"out":>4s} ' + ' '.join(
+      f'{n + " f/s cpu":>15s} {"(wall)":>7s}' for n in names) + '  ratio')
+  totals = {n: [0, 0.0, 0.0] for n in names}
+  for clip in clips:
+    info = video.probe(clip)
+    cells, cpus = [], []
+    for n in names:
+      frames = runs[(clip, n)][0][0]
+      cpu = min(r[1] for r in runs[(clip, n)])
+      wall = min(r[2] for r in runs[(clip, n)])
+      totals[n] = [totals[n][0] + frames, totals[n][1] + cpu,
+                   totals[n][2] + wall]
+      cells.append(f'{frames / cpu:15.1f} {frames / wall:7.1f}')
+      cpus.append(cpu)
+    print(f'{clip.name:40s} {f"{info.width}x{info.height}":>10s} '
+          f'{frames:4d} ' + ' '.join(cells) + f'  {cpus[1] / cpus[0]:5.2f}')
+  cells = [f'{t[0] / t[1]:15.1f} {t[0] / t[2]:7.1f}' for t in totals.values()]
+  print(f'{"all clips (sum of best)":40s} {"":>10s} '
+        f'{totals[names[0]][0]:4d} ' + ' '.join(cells) +
+        f'  {totals[names[1]][1] / totals[names[0]][1]:5.2f}')
 
 
 def main(argv):
@@ -63,34 +93,20 @@ def main(argv):
   clips = sorted(pathlib.Path(_FIXTURES.value, 'videos').iterdir())
   names = video.BACKENDS
   print(f'decode + resample to 25 fps + resize shorter side to '
-        f'{_SHORT_SIDE.value}, 1 thread, best of {_REPEATS.value}')
-  print(f'{"clip":40s} {"src":>10s} {"out":>4s} ' + ' '.join(
-      f'{n + " f/s cpu":>15s} {"(wall)":>7s}' for n in names) + '  ratio')
-  totals = {n: [0, 0.0, 0.0] for n in names}
-  ratios = []
-  for clip in clips:
-    info = video.probe(clip)
-    best = _best(clip, _SHORT_SIDE.value, _REPEATS.value)
-    cells = []
-    for n in names:
-      frames, cpu, wall = best[n]
-      totals[n] = [totals[n][0] + frames, totals[n][1] + cpu,
-                   totals[n][2] + wall]
-      cells.append(f'{frames / cpu:15.1f} {frames / wall:7.1f}')
-    ratio = best[names[1]][1] / best[names[0]][1]
-    ratios.append(ratio)
-    print(f'{clip.name:40s} {f"{info.width}x{info.height}":>10s} '
-          f'{best[names[0]][0]:4d} ' + ' '.join(cells) + f'  {ratio:5.2f}')
-  cells = [f'{t[0] / t[1]:15.1f} {t[0] / t[2]:7.1f}' for t in totals.values()]
-  ratio = totals[names[1]][1] / totals[names[0]][1]
-  print(f'{"all clips":40s} {"":>10s} {totals[names[0]][0]:4d} '
-        + ' '.join(cells) + f'  {ratio:5.2f}')
-  geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
-  faster = names[0] if geo > 1 else names[1]
-  print(f'summary: {len(clips)} clips, {totals[names[0]][0]} frames each; '
-        f'{names[1]}/{names[0]} CPU-time ratio: {geo:.2f} geometric mean over '
-        f'clips ({faster} faster), {ratio:.2f} over all frames; '
-        f'DEFAULT_BACKEND = {video.DEFAULT_BACKEND!r}')
+        f'{_SHORT_SIDE.value}, 1 thread, best of {_REPEATS.value} passes; '
+        f'ratio = {names[1]} CPU s / {names[0]} CPU s (> 1: {names[0]} faster)')
+  runs = _measure(clips, _SHORT_SIDE.value, _REPEATS.value)
+  _print_table(clips, runs, names)
+  passes = [sum(runs[(c, names[1])][r][1] for c in clips) /
+            sum(runs[(c, names[0])][r][1] for c in clips)
+            for r in range(_REPEATS.value)]
+  median = statistics.median(passes)
+  print(f'ratio of each whole pass: {" ".join(f"{p:.2f}" for p in passes)}')
+  print(f'summary: {len(clips)} clips x {_REPEATS.value} passes x '
+        f'{len(names)} decoders; median pass ratio {median:.2f} '
+        f'({names[0] if median > 1 else names[1]} faster by '
+        f'{abs(median - 1) * 100:.0f}%); DEFAULT_BACKEND = '
+        f'{video.DEFAULT_BACKEND!r}')
 
 
 if __name__ == '__main__':

@@ -1,32 +1,27 @@
 """Video decoding with the project's conventions: RGB uint8 frames at 25 fps, shorter side resized.
 
-Standalone (numpy, OpenCV, PyAV and the standard library only), so that the flow
-tool and the ``kinetics_tf`` library decode every clip the same way.
+Standalone (numpy, OpenCV, PyAV, stdlib) so the flow tool and ``kinetics_tf``
+decode every clip the same way.  The conventions:
 
-Conventions, in one place:
-
-* Time: source frame ``i`` (counted from the first decoded frame) covers the
-  interval ``[i / src_fps, (i + 1) / src_fps)``, where ``src_fps`` is the
-  stream's average frame rate.  Output frame ``k`` is taken at time
-  ``start + k / fps`` and is the source frame whose interval contains that time;
-  frames are emitted while that time is before ``end`` and before the end of the
-  video.  So 10 s at 28 fps give 250 frames at 25 fps (some source frames
-  dropped) and a 6 fps clip repeats each frame about 4 times.  ``start`` and
-  ``end`` are seconds from the file's first frame.  Container timestamps are not
-  used: they are unreliable in AVI files (B-frames) and the two decoders report
-  them differently, while the frame index and rate agree; a variable-frame-rate
-  file is treated as constant-rate at its average rate.
-* Size: the shorter side becomes ``short_side`` (bilinear, aspect kept, the
-  longer side rounded half up: 1920x1080 -> 604x340); ``None`` keeps stored
-  pixels.  The sample aspect ratio is ignored (stored pixels are used).
-* Errors: anything that keeps a file from giving frames (missing, empty,
-  truncated, corrupt, audio-only, not a video, too slow) raises ``DecodeError``.
-* Bounds: no decode can hang.  Each call has a wall-clock budget (``timeout``,
-  checked before every source frame, shared by the fallback decoder), reads at
-  most ``1.5 x`` the frames the header declares plus 100 (``MAX_SOURCE_FRAMES``
-  when it declares none), and stops reading once ``end`` is passed.  A single
-  call into FFmpeg that blocks forever cannot be interrupted in-process; local
-  files never did so in our tests.
+* Time: source frame ``i`` (from the first decoded frame) covers
+  ``[i / src_fps, (i + 1) / src_fps)``, ``src_fps`` being the stream's average
+  rate.  Output frame ``k`` is the source frame whose interval contains
+  ``start + k / fps``, emitted while that time is before ``end`` and the video's
+  end: 10 s at 28 fps give 250 frames at 25 fps, a 6 fps clip repeats frames.
+  ``start``/``end`` are seconds from the file's first frame; frames before
+  ``start`` are decoded but not converted (no seek).  Container timestamps are
+  not used (unreliable in AVI, reported differently by the two decoders), so a
+  variable-rate file is taken as constant-rate at its average rate.
+* Size: shorter side -> ``short_side``, bilinear, aspect kept, longer side
+  rounded half up (1920x1080 -> 604x340); stored pixels (sample aspect ratio
+  ignored); ``None`` keeps the stored size.
+* Errors: a missing, empty, truncated, corrupt, audio-only, non-video or too
+  slow file raises ``DecodeError``.
+* Bounds (no decode hangs): a wall-clock budget per call (``timeout``, checked
+  before every source frame, shared with the fallback decoder); at most
+  1.5 x the header's frame count + 100 frames read (``MAX_SOURCE_FRAMES`` when
+  it has none); reading stops once ``end`` is passed.  One FFmpeg call that
+  blocks forever cannot be interrupted in-process; no local file did so.
 """
 
 import dataclasses
