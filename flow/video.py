@@ -37,8 +37,8 @@ import numpy as np
 from flow.constants import FPS
 
 BACKENDS = ('opencv', 'pyav')
-# The faster decoder by benchmarks/decode.py (docs/BENCHMARKS.md): tried first
-# by backend='auto', with the other as the fallback.
+# Tried first by backend='auto', the other being the fallback. benchmarks/decode.py
+# finds both equally fast per core; docs/BENCHMARKS.md says why PyAV leads.
 DEFAULT_BACKEND = 'pyav'
 # Wall-clock seconds one decode call may take (both decoders together).
 DEFAULT_TIMEOUT = 600.0
