@@ -24,6 +24,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from flow import extract
+from flow import outputs
 
 
 class _FlowFn(beam.DoFn):
@@ -38,7 +39,7 @@ class _FlowFn(beam.DoFn):
 
   def process(self, element):
     video, output = element
-    if extract.is_done(output) and not self._opts.overwrite:
+    if outputs.is_done(output) and not self._opts.overwrite:
       result = extract.Result(video, output, 'skipped', 'already done')
     else:
       result = extract.process(video, output, self._opts)
@@ -64,7 +65,7 @@ class ExtractFlow(beam.PTransform):
   def _locate(self, element):
     video, key = (element if isinstance(element, (tuple, list)) else
                   (element, os.path.splitext(os.path.basename(element))[0]))
-    output = extract.output_path(self._out_dir, key, self._opts.fmt)
+    output = outputs.output_path(self._out_dir, key, self._opts.fmt)
     return str(video), str(output)
 
   def expand(self, pcoll):

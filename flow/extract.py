@@ -18,8 +18,6 @@ import itertools
 import multiprocessing
 import os
 import pathlib
-import shutil
-import socket
 import sys
 import time
 
@@ -29,16 +27,19 @@ import tqdm
 
 from flow import video as video_lib
 from flow.constants import FPS
+from flow.outputs import (FORMATS, check_writable, is_done, output_path,
+                          read_flow, remove_stale_tmps, write_jpeg, write_npy)
 from flow.tvl1 import quantize, tvl1, tvl1_params
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv',
                   '.mpg', '.mpeg', '.3gp', '.ogv', '.wmv')
 LIST_SUFFIXES = ('.txt', '.lst', '.list')
-FORMATS = ('npy', 'jpeg')
 # SPEC.md / §4.4: the flow stream is a ResNet-50 fed 299x299 crops of frames
 # whose shorter side is 340 px, and flow is computed after resizing.
 DEFAULT_SHORT_SIDE = 340
-_TMP = '.tmp'
+__all__ = ['FORMATS', 'Options', 'Result', 'check_inputs', 'compute_flow',
+           'is_done', 'list_videos', 'main', 'output_path', 'process',
+           'read_flow', 'remove_stale_tmps', 'run', 'summarize']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,24 +106,6 @@ def list_videos(inputs) -> list[tuple[pathlib.Path, pathlib.PurePath]]:
   return pairs
 
 
-def output_path(out_dir, key, fmt: str) -> pathlib.Path:
-  """Where the flow of the video keyed `key` goes."""
-  if fmt not in FORMATS:
-    raise ValueError(f'unknown flow format {fmt!r}; use one of {FORMATS}')
-  path = pathlib.Path(out_dir) / key
-  return path.with_name(path.name + '.npy') if fmt == 'npy' else path
-
-
-def is_done(output) -> bool:
-  """True once `output` is complete (it only appears by an atomic rename)."""
-  return os.path.exists(output)
-
-
-def _tmp_name(output: pathlib.Path) -> pathlib.Path:
-  host = socket.gethostname().replace('.', '_')
-  return output.with_name(f'.{output.name}.{host}-{os.getpid()}{_TMP}')
-
-
 def compute_flow(video, opts: Options) -> tuple[int, np.ndarray | None]:
   """(frames decoded, uint8 flow [T-1,H,W,2] or None if T < 2) of `video`."""
   params = dict(opts.params)
@@ -141,52 +124,6 @@ def compute_flow(video, opts: Options) -> tuple[int, np.ndarray | None]:
   if len(gray) > 1:
     chunks.append(quantize(tvl1(np.stack(gray), opts.backend, **params)))
   return count, (np.concatenate(chunks) if chunks else None)
-
-
-def write_npy(flow_u8: np.ndarray, output: pathlib.Path) -> None:
-  """Writes `flow_u8` to `output` atomically (temp file + rename)."""
-  tmp = _tmp_name(output)
-  try:
-    with open(tmp, 'wb') as f:
-      np.save(f, flow_u8)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, output)
-  finally:
-    if tmp.exists():
-      tmp.unlink()
-
-
-def write_jpeg(flow_u8: np.ndarray, output: pathlib.Path,
-               quality: int = 95) -> None:
-  """Writes x_00001.jpg / y_00001.jpg ... into a temp folder, then renames it."""
-  tmp = _tmp_name(output)
-  try:
-    tmp.mkdir()
-    args = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    for i, field in enumerate(flow_u8, start=1):
-      for c, axis in enumerate('xy'):
-        name = str(tmp / f'{axis}_{i:05d}.jpg')
-        if not cv2.imwrite(name, np.ascontiguousarray(field[..., c]), args):
-          raise OSError(f'could not write {name}')
-    if output.exists():  # Only with --overwrite.
-      shutil.rmtree(output)
-    os.rename(tmp, output)
-  finally:
-    if tmp.exists():
-      shutil.rmtree(tmp)
-
-
-def read_flow(output) -> np.ndarray:
-  """The uint8 [T-1,H,W,2] flow stored at `output` (.npy or JPEG folder)."""
-  output = pathlib.Path(output)
-  if output.suffix == '.npy':
-    return np.load(output)
-  xs = sorted(output.glob('x_*.jpg'))
-  fields = [np.stack([cv2.imread(str(x), cv2.IMREAD_GRAYSCALE),
-                      cv2.imread(str(x.with_name('y' + x.name[1:])),
-                                 cv2.IMREAD_GRAYSCALE)], axis=-1) for x in xs]
-  return np.stack(fields)
 
 
 def process(video, output, opts: Options) -> Result:
@@ -217,54 +154,6 @@ def process(video, output, opts: Options) -> Result:
   return result
 
 
-def check_writable(out_dir) -> str | None:
-  """None if files can be created in `out_dir` (made if absent), else why not."""
-  out_dir = pathlib.Path(out_dir)
-  try:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    probe = _tmp_name(out_dir / 'write-probe')
-    probe.write_bytes(b'')
-    probe.unlink()
-  except OSError as e:
-    return (f'cannot write to output folder {out_dir} ({type(e).__name__}: '
-            f'{e.strerror or e}); choose a folder you can write to. '
-            'Nothing was computed or marked done.')
-  return None
-
-
-def remove_stale_tmps(out_dir) -> int:
-  """Deletes temp outputs left by killed runs of this host; returns how many.
-
-  A temp name carries its writer's host and pid, so live writers (this run's
-  or another's on a shared folder) are never touched.
-  """
-  host = socket.gethostname().replace('.', '_')
-  removed = 0
-  for root, dirs, files in os.walk(out_dir):
-    for name in list(dirs) + files:
-      owner = name.rsplit('.', 2)[-2] if name.endswith(_TMP) else ''
-      if not owner.startswith(host + '-'):
-        continue
-      pid = owner[len(host) + 1:]
-      if pid.isdigit() and not _alive(int(pid)):
-        path = os.path.join(root, name)
-        shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
-        removed += 1
-        if name in dirs:
-          dirs.remove(name)
-  return removed
-
-
-def _alive(pid: int) -> bool:
-  try:
-    os.kill(pid, 0)  # Signal 0: only checks that the process exists.
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    pass
-  return True
-
-
 def init_worker(threads: int) -> None:
   """Sets OpenCV's threads in a worker process (flow and resizing)."""
   cv2.setNumThreads(threads)
@@ -284,6 +173,7 @@ def run(jobs, workers: int, progress: bool = True):
   bar = tqdm.tqdm(total=len(jobs), unit='video', desc='flow',
                   disable=not progress, dynamic_ncols=True)
   threads = jobs[0][2].threads if jobs else 1
+  workers = min(workers, len(jobs))
   if workers <= 1:
     init_worker(threads)
     results, pool = map(_process_job, jobs), None
@@ -405,13 +295,20 @@ def main(argv=None) -> int:
       results.append(Result(str(video), str(output), 'skipped', 'already done'))
     else:
       jobs.append((video, output, opts))
-  start = time.perf_counter()
-  for result in run(jobs, args.workers, not args.no_progress):
-    results.append(result)
-    if result.status != 'done':
-      print(f'flow.extract: {result.status} {result.video}: {result.reason}',
-            file=sys.stderr)
-  print(summarize(results, time.perf_counter() - start))
+  start, left = time.perf_counter(), len(jobs)
+  try:
+    for result in run(jobs, args.workers, not args.no_progress):
+      results.append(result)
+      left -= 1
+      if result.status != 'done':
+        tqdm.tqdm.write(f'flow.extract: {result.status} {result.video}: '
+                        f'{result.reason}', file=sys.stderr)
+  except KeyboardInterrupt:
+    print(f'flow.extract: interrupted; {left} videos left for the next run',
+          file=sys.stderr)
+    return 130
+  finally:
+    print(summarize(results, time.perf_counter() - start))
   return 1 if any(r.status == 'failed' for r in results) else 0
 
 
