@@ -124,9 +124,10 @@ def bench_embedding(clips, models):
   print('== embedding cost per clip (10 s or less at 25 fps, 25 crops), '
         'best of 2, wall s')
   for name, (fn, _) in models.items():
-    # The ResNet-50 forward pass is slow on CPU: one clip, one run.
+    # The ResNet-50 forward pass is slow on CPU: one clip (best of 2, the
+    # first call also builds the graph).
     for path in (clips if name == 'pyramid' else clips[1:2]):
-      dec, model = _clip_cost(path, fn, 2 if name == 'pyramid' else 1)
+      dec, model = _clip_cost(path, fn)
       print(f'{name:>9} {path.name:<40} decode+crop {dec:6.2f}  model '
             f'{model:6.2f}')
 
