@@ -194,6 +194,9 @@ def test_read_clips_errors_name_the_line(tmp_path):
   path.write_text('clip_id,youtube_id,label,path\na,v,,a.mp4\n')
   with pytest.raises(common.CurationInputError, match=r":2: empty \['label'\]"):
     dedup.read_clips(path)
+  path.write_text('clip_id,youtube_id,label,path\na,v,x,a.mp4\n')
+  with pytest.raises(common.CurationInputError, match=r"no clips: \['zzz'\]"):
+    dedup.run(path, tmp_path / 'out', class_thresholds={'zzz': 0.99})
   with pytest.raises(ValueError, match='not .pyramid'):
     embed.load_frame_model(str(tmp_path / 'nope.keras'))
 

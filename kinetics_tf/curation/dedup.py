@@ -206,34 +206,9 @@ def _component_report(label, comp, number, threshold, embeddings):
               similarity_to_kept=sims)
 
 
-def run(clips_csv, out_dir, model=embed.PYRAMID, weights=None, endpoint=None,
-        threshold=constants.DEDUP_THRESHOLD, class_thresholds=None, seed=0,
-        embeddings_path=None, progress=True) -> dict:
-  """Both de-duplication steps on a clips CSV; writes the reports to out_dir.
-
-  Returns:
-    The summary: counts of clips in, same-video removed, duplicates removed,
-    kept and failed, and the output paths.
-  """
-  out_dir = pathlib.Path(out_dir)
-  clips = read_clips(clips_csv)
-  class_thresholds = class_thresholds or {}
-  unknown = set(class_thresholds) - {c['label'] for c in clips}
-  if unknown:
-    raise ValueError(f'{clips_csv}: per-class thresholds name classes with '
-                     f'no clips: {sorted(unknown)}')
-  per_video, same_video = one_clip_per_video(clips, seed)
-  frame_fn, model_name = embed.load_frame_model(model, weights, endpoint, seed)
-  refs = [embed.ClipRef(c['clip_id'], c['path'], c['time_start'],
-                        c['time_end']) for c in per_video]
-  embeddings, failed = embed.embed_clips(
-      refs, frame_fn, model_name,
-      embeddings_path or out_dir / 'embeddings.npz', progress=progress)
-  ok = [c for c in per_video if c['clip_id'] in embeddings]
-  labels = {c['label'] for c in ok}
-  result = dedup(ok, embeddings, threshold,
-                 {k: v for k, v in class_thresholds.items() if k in labels},
-                 seed, min_size=1)
+def _removed_and_report(clips, per_video, same_video, result, embeddings,
+                        threshold, class_thresholds):
+  """(removed rows with their reason, every component numbered from 1)."""
   kept_of_video = {c['youtube_id']: c['clip_id'] for c in per_video}
   removed = [dict(c, reason=f'same video as {kept_of_video[c["youtube_id"]]}')
              for c in same_video]
@@ -246,7 +221,44 @@ def run(clips_csv, out_dir, model=embed.PYRAMID, weights=None, endpoint=None,
       removed += [dict(by_id[m], reason=f'duplicate of {comp["kept"]} in '
                        f'component {len(report)}')
                   for m in comp['members'] if m != comp['kept']]
-  columns = list(CLIP_COLUMNS + TRIM_COLUMNS)
+  return removed, report
+
+
+def run(clips_csv, out_dir, model=embed.PYRAMID, weights=None, endpoint=None,
+        threshold=constants.DEDUP_THRESHOLD, class_thresholds=None, seed=0,
+        embeddings_path=None, progress=True) -> dict:
+  """Both de-duplication steps on a clips CSV; writes the reports to out_dir.
+
+  Only the clip kept for each video is embedded; clips that fail to decode
+  are skipped, listed in failed.csv, and tried again on the next run.
+
+  Returns:
+    The summary: counts of clips in, same-video removed, duplicates removed,
+    kept, failed and components of more than one clip, and out_dir.
+  """
+  out_dir, clips = pathlib.Path(out_dir), read_clips(clips_csv)
+  class_thresholds = class_thresholds or {}
+  unknown = set(class_thresholds) - {c['label'] for c in clips}
+  if unknown:
+    raise common.CurationInputError(
+        f'{clips_csv}: --class_threshold names classes with no clips: '
+        f'{sorted(unknown)}')
+  per_video, same_video = one_clip_per_video(clips, seed)
+  frame_fn, model_name = embed.load_frame_model(model, weights, endpoint, seed)
+  refs = [embed.ClipRef(c['clip_id'], c['path'], c['time_start'],
+                        c['time_end']) for c in per_video]
+  embeddings, failed = embed.embed_clips(
+      refs, frame_fn, model_name,
+      embeddings_path or out_dir / 'embeddings.npz', progress=progress)
+  ok = [c for c in per_video if c['clip_id'] in embeddings]
+  labels = {c['label'] for c in ok}
+  result = dedup(ok, embeddings, threshold,
+                 {k: v for k, v in class_thresholds.items() if k in labels},
+                 seed, min_size=1)
+  removed, report = _removed_and_report(clips, per_video, same_video, result,
+                                        embeddings, threshold, class_thresholds)
+  by_id, columns = {c['clip_id']: c for c in clips}, list(
+      CLIP_COLUMNS + TRIM_COLUMNS)
   common.write_rows(out_dir / 'kept.csv', result['kept'], columns)
   common.write_rows(out_dir / 'removed.csv', removed, columns + ['reason'])
   common.write_rows(out_dir / 'failed.csv',
