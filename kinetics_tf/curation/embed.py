@@ -8,11 +8,11 @@ one batch and the frame embeddings are averaged.
 Models (``--model``):
 - ``pyramid`` (default): a descriptor that needs no training. Each crop is
   area-averaged to 2x2, 4x4 and 8x8 RGB grids; every grid is centred per
-  channel (invariant to brightness and colour shifts) and L2-normalised
-  (invariant to contrast), and the three are concatenated with equal weight
-  (252 values). Only the pixels' offset per channel and one overall
-  scale are discarded, so colour still counts. The cosine similarity of two clips is then an average of
-  image correlations at three scales. The paper's Inception-v1 ImageNet
+  channel (invariant to brightness and colour offsets) and L2-normalised
+  (invariant to an overall contrast scale; colour balance still counts),
+  and the three are concatenated with equal weight (252 values). The cosine
+  similarity of two clips is then an average of image correlations at three
+  scales. The paper's Inception-v1 ImageNet
   weights cannot be downloaded here, and a randomly initialised ResNet-50's
   pooled ReLU features are all positive and nearly constant: on the fixture
   clips every pair of different clips scored 0.988-0.998, above the 0.97
