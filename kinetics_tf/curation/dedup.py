@@ -12,9 +12,8 @@ The paper's embedding is Inception-v1 (ImageNet); its weights cannot be
 downloaded here, so the embedding model is a flag (kinetics_tf.curation.embed):
 a training-free image pyramid by default (a randomly initialised ResNet-50
 scored every pair of different clips above 0.98), the project's ResNet-50
-trunk (with
-ImageNet weights from a local .h5 file), or any Keras model (.keras) or
-SavedModel given by path.  The similarity matrix is computed in blocks, so
+trunk (with ImageNet weights from a local .h5 file), or any Keras model
+(.keras) or SavedModel given by path.  The similarity matrix is computed in blocks, so
 memory stays O(block x N) rather than O(N^2).
 
 Usage:
