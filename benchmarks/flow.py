@@ -1,7 +1,7 @@
 """Optical flow throughput: pairs/s per backend, shorter side, workers and threads.
 
   KINETICS_TF_FIXTURES=../shared/fixtures python benchmarks/flow.py \
-      [--backends opencv] [--sides 256,340] [--pairs 6] [--workers N]
+      [--backends opencv] [--sides 256,340] [--pairs 4] [--workers N]
 
 Takes `--pairs` frame pairs from the first frames of the fixture clips (in
 turn, one clip after another) at 25 fps, resized to each shorter side, and
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
   parser.add_argument('--backends', default='opencv',
                       help=f'comma-separated, from {sorted(BACKENDS)}')
   parser.add_argument('--sides', default='256,340')
-  parser.add_argument('--pairs', type=int, default=6,
+  parser.add_argument('--pairs', type=int, default=4,
                       help='frame pairs per configuration')
   parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
   parser.add_argument('--videos', default=os.path.join(
