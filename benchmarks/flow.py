@@ -1,4 +1,4 @@
-"""Optical flow throughput: pairs/s per backend, shorter side, workers and threads.
+r"""Optical flow throughput: pairs/s per backend, shorter side, workers and threads.
 
   KINETICS_TF_FIXTURES=../shared/fixtures python benchmarks/flow.py \
       [--backends opencv] [--sides 256,340] [--pairs 4] [--workers N]

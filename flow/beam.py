@@ -1,4 +1,4 @@
-"""TV-L1 flow extraction as an Apache Beam PTransform and a runnable pipeline.
+r"""TV-L1 flow extraction as an Apache Beam PTransform and a runnable pipeline.
 
   python -m flow.beam VIDEO|FOLDER|LIST.txt ... --out_dir DIR [flow flags] \
       [Beam options, e.g. --runner DirectRunner --direct_num_workers 2]

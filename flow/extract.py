@@ -1,4 +1,4 @@
-"""Extract TV-L1 flow for many videos, in parallel, resumably, writing atomically.
+r"""Extract TV-L1 flow for many videos, in parallel, resumably, writing atomically.
 
   python -m flow.extract VIDEO|FOLDER|LIST.txt ... --out_dir DIR \
       [--format npy|jpeg] [--short_side 340] [--workers N] [--threads 1]
