@@ -38,6 +38,10 @@ class _BuildFn(beam.DoFn):
       yield result
 
 
+def _write_report(skips, path):
+  generate.write_rows(path, sorted(skips))
+
+
 class BuildClips(beam.PTransform):
   """PBegin -> PCollection of (key, example); skips go to `report_path`.
 
@@ -65,6 +69,5 @@ class BuildClips(beam.PTransform):
         .with_outputs(_SKIPPED, main='examples'))
     _ = (results[_SKIPPED]
          | 'CollectSkips' >> beam.combiners.ToList()
-         | 'WriteReport' >> beam.Map(generate.write_rows,
-                                     self._report_path))
+         | 'WriteReport' >> beam.Map(_write_report, self._report_path))
     return results['examples']

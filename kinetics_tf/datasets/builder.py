@@ -33,7 +33,7 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """A GeneratorBasedBuilder of clip examples (see the module docstring).
 
   Subclasses define ``_info``, ``_split_generators`` (returning
-  ``self._build(jobs, split)`` per split) and ``_clip_options``; ``_source``
+  ``self._splits({split: jobs})``) and ``_clip_options``; ``_source``
   defaults to decoding video files.
 
   Args:
@@ -67,6 +67,29 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         jobs, self._source(), self._clip_options(), report,
         num_workers=self._num_workers, desc=f'{self.name} {split}')
 
+  def _splits(self, jobs: dict, skips: dict = None) -> dict:
+    """split -> generation, for `_split_generators` to return.
+
+    Clips without a file and ``skips`` (e.g. bad annotation rows) go straight
+    to the report; a split left without any clip to build is omitted (TFDS
+    cannot write an empty split) and shows in the summary with 0 built.
+    """
+    out = {}
+    for split, split_jobs in jobs.items():
+      found = [j for j in split_jobs if j.path is not None or j.seed is not None]
+      early = list((skips or {}).get(split, ())) + [
+          clips.Skip(j.key, split, clips.MISSING,
+                     'no video file found for this clip')
+          for j in split_jobs if j.path is None and j.seed is None]
+      generate.write_rows(generate.part_path(self.data_dir, f'{split}.early'),
+                          early)
+      if found:
+        out[split] = self._build(found, split)
+      else:
+        logging.warning('%s: split %r has no clip to build (%d skipped); '
+                        'left out', self.name, split, len(early))
+    return out
+
   def _generate_examples(self, jobs, split):
     return self._build(jobs, split)
 
@@ -79,4 +102,4 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     line = generate.finish_report(self.data_dir, built,
                                   f'{self.name}/{self.builder_config.name}')
     logging.info(line)
-    print(line, flush=True)
+    print('\n' + line, flush=True)

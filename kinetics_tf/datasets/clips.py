@@ -26,7 +26,8 @@ MISSING = 'missing'
 CORRUPT = 'corrupt'
 TOO_SHORT = 'too_short'
 FAILED = 'failed'
-SKIP_KINDS = (MISSING, CORRUPT, TOO_SHORT, FAILED)
+BAD_ROW = 'bad_row'  # an annotation row that could not be read
+SKIP_KINDS = (MISSING, CORRUPT, TOO_SHORT, FAILED, BAD_ROW)
 
 # Frame pairs per flow.tvl1 call: bounds the float32 flow held at once.
 _FLOW_CHUNK = 16

@@ -102,6 +102,12 @@ def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
       counts['built'] += 1
       yield result
     bar.close()
+  if not counts['built'] and jobs:
+    # TFDS cannot write an empty split; say why instead of its bare assert.
+    raise RuntimeError(
+        f'every clip of split {jobs[0].split!r} was skipped '
+        f'({dict(counts)}); the reasons are in {report_path}. Check the '
+        'video files (or leave this split\'s CSV out) and build again.')
 
 
 def finish_report(data_dir, built: dict, name: str = '') -> str:
@@ -142,7 +148,7 @@ def summary_line(summary: dict, name: str = '') -> str:
     kinds = [f"{c['built']} built", f"{c[clips.MISSING]} missing",
              f"{c[clips.CORRUPT]} corrupt"]
     kinds += [f'{c[k]} {k.replace("_", " ")}'
-              for k in (clips.TOO_SHORT, clips.FAILED) if c.get(k)]
+              for k in (clips.TOO_SHORT, clips.FAILED, clips.BAD_ROW) if c.get(k)]
     parts.append(f'{split} ' + ', '.join(kinds))
   prefix = f'{name}: ' if name else ''
   return prefix + '; '.join(parts) + f' (skipped clips: {REPORT})'

@@ -151,6 +151,6 @@ class SyntheticActions(builder_lib.ClipBuilder):
 
   def _split_generators(self, dl_manager):
     del dl_manager
-    return {split: self._build(split_jobs(self.builder_config, split), split)
-            for split in SPLITS
-            if self.builder_config.clips_per_class[SPLITS.index(split)]}
+    return self._splits({
+        split: split_jobs(self.builder_config, split) for split in SPLITS
+        if self.builder_config.clips_per_class[SPLITS.index(split)]})
