@@ -1,4 +1,4 @@
-"""Tests of the batch-normalised LSTM (Cooijmans et al. 2016) against a NumPy reference."""
+"""Tests of the batch-normalised LSTM against a NumPy reference."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Batch-normalised LSTM of Cooijmans et al. 2016, "Recurrent Batch Normalization" (§4.1).
+"""Batch-normalised LSTM (§4.1): Cooijmans et al. 2016, "Recurrent Batch
+Normalization".
 
 Each step computes (BN_t = batch norm with step t's statistics)
   gates = BN_t(W_x x; gamma_x) + BN_t(W_h h; gamma_h) + b
@@ -106,25 +107,26 @@ class BNLSTM(layers.Layer):
     y = (x - mean) * ops.rsqrt(var + self.epsilon) * gamma
     return y if beta is None else y + beta
 
-  def _population(self, key, rows):
-    """Moving mean and variance of each step's row, [T, size] each."""
-    return (ops.take(self.norms[key][2], rows, axis=0),
-            ops.take(self.norms[key][3], rows, axis=0))
-
   def call(self, inputs, training=False):
     training = bool(training)
     steps = ops.shape(inputs)[1]
-    rows = ops.minimum(ops.arange(steps), self.max_steps - 1)
+    last = self.max_steps - 1
     # Input-to-hidden term of every step at once: [B, T, 4 units].
     xh = ops.matmul(inputs, self.kernel)
-    stats_x = (ops.moments(xh, axes=[0]) if training
-               else self._population('x', rows))
+    if training:
+      stats_x = ops.moments(xh, axes=[0])
+    else:
+      rows = ops.minimum(ops.arange(steps), last)
+      stats_x = tuple(ops.take(v, rows, axis=0) for v in self.norms['x'][2:])
     xh = self._normalize(xh, *stats_x, 'x') + self.bias
-    pop_h, pop_c = self._population('h', rows), self._population('c', rows)
+    population = [ops.convert_to_tensor(v) for key in ('h', 'c')
+                  for v in self.norms[key][2:]]
 
-    def step(carry, per_step):
-      h, c = carry[:2]
-      xh_t, mean_h, var_h, mean_c, var_c = per_step
+    def step(carry, xh_t):
+      h, c, *_, t = carry
+      if not training:
+        row = ops.minimum(ops.cast(t, 'int32'), last)
+        mean_h, var_h, mean_c, var_c = (v[row] for v in population)
       hh = ops.matmul(h, self.recurrent_kernel)
       if training:
         mean_h, var_h = ops.moments(hh, axes=[0])
@@ -134,16 +136,17 @@ class BNLSTM(layers.Layer):
       if training:
         mean_c, var_c = ops.moments(c, axes=[0])
       h = ops.sigmoid(o) * ops.tanh(self._normalize(c, mean_c, var_c, 'c'))
-      new = (h, c, mean_h, var_h, mean_c, var_c)
+      new = (h, c, mean_h, var_h, mean_c, var_c, t + 1.0)
       return new, new
 
+    # The carry also holds the step's batch statistics (so that the scan
+    # returns them) and the step count t.
     zeros = ops.zeros((ops.shape(inputs)[0], self.units), dtype=xh.dtype)
-    init = (zeros, zeros, ops.zeros((4 * self.units,), dtype=xh.dtype),
-            ops.ones((4 * self.units,), dtype=xh.dtype),
-            ops.zeros((self.units,), dtype=xh.dtype),
-            ops.ones((self.units,), dtype=xh.dtype))
-    _, ys = ops.scan(step, init, (ops.transpose(xh, (1, 0, 2)), *pop_h,
-                                  *pop_c))
+    init = (zeros, zeros) + tuple(
+        ops.zeros((size,), dtype=xh.dtype)
+        for size in (4 * self.units, 4 * self.units, self.units, self.units)
+    ) + (ops.zeros((), dtype=xh.dtype),)
+    _, ys = ops.scan(step, init, ops.transpose(xh, (1, 0, 2)))
     if training:
       self._update_moving_stats(steps, {'x': stats_x, 'h': ys[2:4],
                                         'c': ys[4:6]})

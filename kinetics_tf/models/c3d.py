@@ -1,4 +1,4 @@
-"""3D ConvNet (§4.3): the C3D variant of Tran et al. 2015 with batch norm and pool1 temporal stride 2.
+"""3D ConvNet (§4.3): C3D (Tran et al. 2015) with batch norm, pool1 stride 2.
 
 8 conv3d layers (3x3x3; 64, 128, 256, 256, 512, 512, 512, 512), 5 max-pools,
 2 fully connected layers of 4096 with dropout and a classifier; batch norm

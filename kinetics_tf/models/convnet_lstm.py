@@ -1,4 +1,4 @@
-"""ConvNet+LSTM (§4.1): ResNet-50 on every frame, a batch-normalised LSTM, a classifier.
+"""ConvNet+LSTM (§4.1): per-frame ResNet-50, batch-normalised LSTM, classifier.
 
 Frames are folded into the batch for the ResNet ([B, T, ...] -> [B*T, ...]),
 so one copy of the network runs on all frames; the LSTM (512 units) runs over
@@ -40,7 +40,9 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
                input_size=constants.RESNET_CROP, num_frames=None,
                width_multiplier=1.0, lstm_units=constants.LSTM_UNITS,
                max_steps=bn_lstm.MAX_STEPS, dropout=0.0,
-               imagenet_preprocessing=False, name='convnet_lstm', **kwargs):
+               imagenet_preprocessing=False,
+               blocks_per_stage=resnet50.BLOCKS_PER_STAGE, name='convnet_lstm',
+               **kwargs):
     """Builds the model.
 
     Args:
@@ -53,6 +55,8 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
       dropout: dropout rate before the classifier (0 = none).
       imagenet_preprocessing: map [-1, 1] inputs to the Caffe convention of
         the Keras ImageNet weights inside the model.
+      blocks_per_stage: ResNet bottleneck blocks per stage ((3, 4, 6, 3) is
+        ResNet-50; fewer make cheap test models).
       name: model name.
       **kwargs: passed to keras.Model.
 
@@ -72,12 +76,14 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
     common.check_positive_int(cls, 'lstm_units', lstm_units)
     common.check_positive_int(cls, 'max_steps', max_steps)
     common.check_dropout(cls, dropout)
+    blocks_per_stage = resnet50.check_blocks(cls, blocks_per_stage)
     # === Functional Model ===
     frames = keras.Input((num_frames, input_size, input_size, 3), name='rgb')
     x = common.FoldTime(name='fold_time')(frames)
     if imagenet_preprocessing:
       x = resnet50.UnitToCaffe(name='to_caffe')(x)
-    x = resnet50.apply_backbone(x, width_multiplier)['features']
+    x = resnet50.apply_backbone(x, width_multiplier,
+                                blocks_per_stage)['features']
     ends = {'frame_features': common.UnfoldTime(name='unfold_time')(
         [x, frames])}
     ends['step_features'] = x = bn_lstm.BNLSTM(
@@ -101,6 +107,7 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
     self.max_steps = max_steps
     self.dropout = dropout
     self.imagenet_preprocessing = imagenet_preprocessing
+    self.blocks_per_stage = blocks_per_stage
 
   def get_config(self):
     return {
@@ -113,6 +120,7 @@ class ConvNetLSTM(common.EndpointsMixin, keras.Model):
         'max_steps': self.max_steps,
         'dropout': self.dropout,
         'imagenet_preprocessing': self.imagenet_preprocessing,
+        'blocks_per_stage': list(self.blocks_per_stage),
     }
 
   @classmethod

@@ -1,4 +1,4 @@
-"""ImageNet initialisation of the ResNet-50 models, and cross-modality init (§4.2, §4.4).
+"""ImageNet init of the ResNet-50 models and cross-modality init (§4.2, §4.4).
 
 Reads the Keras ResNet50 weight file from a local path (e.g.
 ``resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``; nothing is

@@ -28,6 +28,18 @@ ENDPOINTS = ('conv1', 'pool1', 'conv2', 'conv3', 'conv4', 'conv5',
              'features', 'logits')
 
 
+def check_blocks(model: str, blocks_per_stage) -> tuple:
+  """blocks_per_stage as a tuple of 4 positive ints, else ValueError."""
+  blocks = tuple(blocks_per_stage) if isinstance(
+      blocks_per_stage, (list, tuple)) else ()
+  if len(blocks) != 4 or any(
+      isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in blocks):
+    raise ValueError(
+        f'{model}: blocks_per_stage={blocks_per_stage!r} is not allowed; use 4 '
+        f'positive integers ({BLOCKS_PER_STAGE} is ResNet-50).')
+  return blocks
+
+
 def check_channels(model: str, channels) -> None:
   """Raises ValueError unless channels is 3 (RGB) or even (x, y flow pairs)."""
   if (isinstance(channels, bool) or not isinstance(channels, int) or
@@ -76,12 +88,14 @@ def apply_bottleneck_block(x, filters, stride, conv_shortcut, name):
   return layers.Activation('relu', name=f'{name}_out')(x)
 
 
-def apply_backbone(x, width_multiplier=1.0):
+def apply_backbone(x, width_multiplier=1.0, blocks_per_stage=BLOCKS_PER_STAGE):
   """ResNet-50 from an image tensor to its pooled features.
 
   Args:
     x: a [B, H, W, C] tensor.
     width_multiplier: scales every layer's channel count.
+    blocks_per_stage: bottleneck blocks in stages conv2..conv5 ((3, 4, 6, 3)
+      is ResNet-50; fewer make cheap test models).
 
   Returns:
     A dict of endpoint tensors: 'conv1', 'pool1', 'conv2'..'conv5' (stage
@@ -94,7 +108,7 @@ def apply_backbone(x, width_multiplier=1.0):
   x = layers.ZeroPadding2D(1, name='pool1_pad')(x)
   ends['pool1'] = x = layers.MaxPooling2D(3, strides=2, name='pool1_pool')(x)
   for stage, (blocks, filters) in enumerate(
-      zip(BLOCKS_PER_STAGE, STAGE_FILTERS), start=2):
+      zip(blocks_per_stage, STAGE_FILTERS), start=2):
     filters = common.scaled(filters, width_multiplier)
     for block in range(1, blocks + 1):
       stride = 2 if block == 1 and stage > 2 else 1
@@ -121,7 +135,8 @@ class ResNet50Classifier(common.EndpointsMixin, keras.Model):
   def __init__(self, num_classes=constants.NUM_CLASSES,
                input_size=constants.RESNET_CROP, channels=3,
                width_multiplier=1.0, dropout=0.0,
-               imagenet_preprocessing=False, name=None, **kwargs):
+               imagenet_preprocessing=False,
+               blocks_per_stage=BLOCKS_PER_STAGE, name=None, **kwargs):
     """Builds the model.
 
     Args:
@@ -133,6 +148,8 @@ class ResNet50Classifier(common.EndpointsMixin, keras.Model):
       imagenet_preprocessing: if True, inputs in [-1, 1] are mapped inside
         the model to the Caffe convention the Keras ImageNet weights expect
         (UnitToCaffe); use it with ``imagenet.load_imagenet_weights``.
+      blocks_per_stage: bottleneck blocks per stage; the default is
+        ResNet-50, fewer blocks make cheap test models.
       name: model name (default 'resnet50_rgb' / 'resnet50_flow').
       **kwargs: passed to keras.Model (e.g. dtype).
 
@@ -147,12 +164,13 @@ class ResNet50Classifier(common.EndpointsMixin, keras.Model):
     check_channels(cls, channels)
     common.check_width(cls, width_multiplier)
     common.check_dropout(cls, dropout)
+    blocks_per_stage = check_blocks(cls, blocks_per_stage)
     stream = 'rgb' if channels == 3 else 'flow'
     # === Functional Model ===
     inputs = keras.Input((input_size, input_size, channels), name=stream)
     x = UnitToCaffe(name='to_caffe')(inputs) if imagenet_preprocessing \
         else inputs
-    ends = apply_backbone(x, width_multiplier)
+    ends = apply_backbone(x, width_multiplier, blocks_per_stage)
     x = ends['features']
     if dropout:
       x = layers.Dropout(dropout, name='dropout')(x)
@@ -167,6 +185,7 @@ class ResNet50Classifier(common.EndpointsMixin, keras.Model):
     self.width_multiplier = width_multiplier
     self.dropout = dropout
     self.imagenet_preprocessing = imagenet_preprocessing
+    self.blocks_per_stage = blocks_per_stage
 
   def get_config(self):
     return {
@@ -177,6 +196,7 @@ class ResNet50Classifier(common.EndpointsMixin, keras.Model):
         'width_multiplier': self.width_multiplier,
         'dropout': self.dropout,
         'imagenet_preprocessing': self.imagenet_preprocessing,
+        'blocks_per_stage': list(self.blocks_per_stage),
     }
 
   @classmethod

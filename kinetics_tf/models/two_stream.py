@@ -1,4 +1,4 @@
-"""Two-Stream network (§4.2): separate RGB and flow ResNet-50s, softmax scores averaged.
+"""Two-Stream network (§4.2): RGB and flow ResNet-50s, softmax scores averaged.
 
 Each stream is a ``ResNet50Classifier`` trained on its own (``rgb_stream`` /
 ``flow_stream`` build them). ``TwoStream`` holds one of each and returns the
@@ -57,7 +57,9 @@ class TwoStream(common.EndpointsMixin, keras.Model):
   def __init__(self, num_classes=constants.NUM_CLASSES,
                input_size=constants.RESNET_CROP, width_multiplier=1.0,
                flow_stack=constants.FLOW_STACK, dropout=0.0,
-               imagenet_preprocessing=False, name='two_stream', **kwargs):
+               imagenet_preprocessing=False,
+               blocks_per_stage=resnet50.BLOCKS_PER_STAGE, name='two_stream',
+               **kwargs):
     """Builds both streams and the fusion; arguments as ResNet50Classifier's.
 
     Raises:
@@ -66,7 +68,8 @@ class TwoStream(common.EndpointsMixin, keras.Model):
     """
     stream_args = dict(num_classes=num_classes, input_size=input_size,
                        width_multiplier=width_multiplier, dropout=dropout,
-                       imagenet_preprocessing=imagenet_preprocessing)
+                       imagenet_preprocessing=imagenet_preprocessing,
+                       blocks_per_stage=blocks_per_stage)
     rgb = rgb_stream(name='rgb_stream', **stream_args)
     flow = flow_stream(flow_stack=flow_stack, name='flow_stream',
                        **stream_args)
@@ -90,6 +93,7 @@ class TwoStream(common.EndpointsMixin, keras.Model):
     self.flow_stack = flow_stack
     self.dropout = dropout
     self.imagenet_preprocessing = imagenet_preprocessing
+    self.blocks_per_stage = rgb.blocks_per_stage
 
   @property
   def rgb_stream(self) -> resnet50.ResNet50Classifier:
@@ -107,19 +111,22 @@ class TwoStream(common.EndpointsMixin, keras.Model):
       ValueError: the streams are not an RGB and a flow ResNet50Classifier
         of the same num_classes, input_size and width.
     """
-    keys = ('num_classes', 'input_size', 'width_multiplier')
+    keys = ('num_classes', 'input_size', 'width_multiplier',
+            'blocks_per_stage')
     if (not isinstance(rgb, resnet50.ResNet50Classifier) or
         not isinstance(flow, resnet50.ResNet50Classifier) or
         rgb.channels != 3 or flow.channels == 3 or
         any(getattr(rgb, k) != getattr(flow, k) for k in keys)):
       raise ValueError(
           'TwoStream.from_streams: expected an RGB (3-channel) and a flow '
-          'ResNet50Classifier with equal num_classes, input_size and '
-          f'width_multiplier; got {rgb.name} and {flow.name}.')
+          'ResNet50Classifier with equal num_classes, input_size, '
+          f'width_multiplier and blocks_per_stage; got {rgb.name} and '
+          f'{flow.name}.')
     model = cls(num_classes=rgb.num_classes, input_size=rgb.input_size,
                 width_multiplier=rgb.width_multiplier,
                 flow_stack=flow.channels // 2, dropout=rgb.dropout,
-                imagenet_preprocessing=rgb.imagenet_preprocessing, name=name)
+                imagenet_preprocessing=rgb.imagenet_preprocessing,
+                blocks_per_stage=rgb.blocks_per_stage, name=name)
     model.rgb_stream.set_weights(rgb.get_weights())
     model.flow_stream.set_weights(flow.get_weights())
     return model
@@ -133,6 +140,7 @@ class TwoStream(common.EndpointsMixin, keras.Model):
         'flow_stack': self.flow_stack,
         'dropout': self.dropout,
         'imagenet_preprocessing': self.imagenet_preprocessing,
+        'blocks_per_stage': list(self.blocks_per_stage),
     }
 
   @classmethod
