@@ -1,0 +1,200 @@
+"""Top-5 classes (or pooled features) of video files from an exported SavedModel.
+
+  python -m kinetics_tf.predict --model=export/two_stream --video=clip.mp4
+  python -m kinetics_tf.predict --model=export/rgb --video=videos/ --features_out=feats.npz
+
+The clip is decoded at 25 fps with its shorter side at the model's size,
+trimmed to its centred 10 s when longer (§4.4, "up to 10 seconds"), TV-L1 flow
+is computed when the model takes flow (or read with ``--flow``), and the
+SavedModel's serving signature runs the dense protocol of Table 3.  A clip that
+does not decode is reported and counted, never dropped silently.
+"""
+
+import json
+import os
+import pathlib
+import sys
+from typing import Any
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+import flow as flow_lib
+from flow import extract as flow_extract
+from kinetics_tf import constants
+from kinetics_tf.data import video as video_lib
+
+METADATA = 'kinetics_tf.json'  # Written by kinetics_tf.export.
+_FLOW_CHUNK = 32  # Frame pairs per TV-L1 call (bounds memory on long clips).
+
+
+class Predictor:
+  """An exported model: checks inputs, runs its serving signature, returns NumPy arrays."""
+
+  def __init__(self, path: str):
+    meta_path = os.path.join(path, METADATA)
+    if not os.path.isfile(meta_path):
+      raise FileNotFoundError(f'{path}: not a SavedModel written by kinetics_tf.export '
+                              f'({METADATA} is missing); export the model first')
+    with open(meta_path) as f:
+      self.meta = json.load(f)
+    self.path = path
+    self.signature = tf.saved_model.load(path).signatures[self.meta['signature']]
+
+  @property
+  def needs_flow(self) -> bool:
+    return 'flow' in self.meta['inputs']
+
+  @property
+  def needs_frames(self) -> bool:
+    return 'frames' in self.meta['inputs']
+
+  def predict(self, frames: np.ndarray | None = None,
+              flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Scores one clip: frames uint8 [T,H,W,3] and/or flow uint8 [T-1,H,W,2].
+
+    Raises:
+      ValueError: a missing input, or one of the wrong dtype or shape.
+    """
+    inputs = {}
+    for name, value, channels in (('frames', frames, 3), ('flow', flow, 2)):
+      if name not in self.meta['inputs']:
+        continue
+      if value is None:
+        raise ValueError(f'{self.path} needs {name!r} ({self.meta["kind"]} model)')
+      value = np.asarray(value)
+      if value.dtype != np.uint8 or value.ndim != 4 or value.shape[-1] != channels:
+        raise ValueError(f'{name} must be uint8 [T, H, W, {channels}]; got {value.dtype} '
+                         f'{list(value.shape)}' + (' (quantise flow with flow.quantize)'
+                                                   if name == 'flow' else ''))
+      if not len(value):
+        raise ValueError(f'{name} is empty: the clip has no {name}')
+      inputs[name] = tf.constant(value)
+    return {k: v.numpy() for k, v in self.signature(**inputs).items()}
+
+
+def compute_flow(frames: np.ndarray) -> np.ndarray:
+  """uint8 [T-1, H, W, 2] TV-L1 flow of RGB frames, quantised as the datasets store it."""
+  gray = video_lib.to_gray(frames)
+  chunks = []
+  for start in range(0, len(gray) - 1, _FLOW_CHUNK):
+    chunks.append(flow_lib.quantize(flow_lib.tvl1(gray[start:start + _FLOW_CHUNK + 1])))
+  return np.concatenate(chunks) if chunks else np.zeros((0,) + gray.shape[1:] + (2,), np.uint8)
+
+
+def load_clip(path: str, predictor: Predictor,
+              flow_path: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+  """Decodes a clip for ``predictor``: frames and, when needed, flow.
+
+  Raises:
+    DecodeError: the file does not decode.
+    ValueError: precomputed flow that does not match the frames.
+  """
+  start = end = None
+  try:
+    info = video_lib.probe(path)
+    if info.duration and info.duration > constants.TEST_SECONDS + 1.0:
+      # Centred 10 s, plus one frame so the last flow stack needs no wrap.
+      start = (info.duration - constants.TEST_SECONDS) / 2
+      end = start + constants.TEST_SECONDS + 1.0 / constants.FPS
+  except video_lib.DecodeError:
+    pass  # decode() below reports the problem.
+  frames = video_lib.decode(path, start, end, fps=constants.FPS,
+                            short_side=predictor.meta['short_side'])
+  flow = None
+  if predictor.needs_flow:
+    if flow_path:
+      flow = flow_extract.read_flow(flow_path)
+      if flow.shape[0] != len(frames) - 1 or flow.shape[1:3] != frames.shape[1:3]:
+        raise ValueError(f'{flow_path}: flow {list(flow.shape)} does not match the '
+                         f'{list(frames.shape)} frames of {path} (expected '
+                         f'[{len(frames) - 1}, {frames.shape[1]}, {frames.shape[2]}, 2]); '
+                         'extract it with python -m flow.extract at the same --short_side')
+    else:
+      flow = compute_flow(frames)
+  return frames, flow
+
+
+def predict_video(predictor: Predictor, path: str,
+                  flow_path: str | None = None) -> dict[str, Any]:
+  """The signature's outputs for one video file (see ``kinetics_tf.export``)."""
+  frames, flow = load_clip(path, predictor, flow_path)
+  return predictor.predict(frames if predictor.needs_frames else None, flow)
+
+
+def format_top5(out: dict[str, np.ndarray]) -> str:
+  names = [n.decode() if isinstance(n, bytes) else str(n) for n in out['top5_names']]
+  return '\n'.join(f'  {i + 1}. {n:<40s} {p:.4f}'
+                   for i, (n, p) in enumerate(zip(names, out['top5_probabilities'])))
+
+
+def extract_features(predictor: Predictor, folder: str, out_file: str) -> dict[str, Any]:
+  """Pooled features of every video under ``folder`` into ``out_file`` (.npz).
+
+  The file holds 'videos' (relative paths), 'features' [N, D],
+  'probabilities' [N, C], and 'failed' / 'reasons' for the videos that did
+  not decode.
+
+  Returns:
+    {'done': N, 'failed': [(video, reason)]}.
+  """
+  videos = flow_extract.list_videos([folder])
+  names, feats, probs, failed = [], [], [], []
+  for path, key in tqdm.tqdm(videos, unit='video', desc='features'):
+    try:
+      out = predict_video(predictor, str(path))
+    except (video_lib.DecodeError, ValueError) as e:
+      failed.append((str(key), str(e)))
+      continue
+    names.append(str(key))
+    feats.append(out['features'])
+    probs.append(out['probabilities'])
+  np.savez(out_file, videos=np.array(names, dtype=str),
+           features=np.stack(feats) if feats else np.zeros((0, 0), np.float32),
+           probabilities=np.stack(probs) if probs else np.zeros((0, 0), np.float32),
+           failed=np.array([f[0] for f in failed], dtype=str),
+           reasons=np.array([f[1] for f in failed], dtype=str))
+  print(f'features: {len(videos)} videos, {len(names)} done, {len(failed)} failed -> {out_file}')
+  for key, reason in failed:
+    print(f'  failed {key}: {reason}')
+  return {'done': len(names), 'failed': failed}
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Defines the binary's flags (only when run as a program)."""
+  flags.DEFINE_string('model', None, 'SavedModel folder written by kinetics_tf.export.')
+  flags.DEFINE_string('video', None, 'A video file, or a folder of videos with --features_out.')
+  flags.DEFINE_string('flow', None, 'Precomputed uint8 flow of --video (.npy or JPEG folder '
+                      'of python -m flow.extract); default: computed here.')
+  flags.DEFINE_string('features_out', None, 'Write pooled features of --video (file or '
+                      'folder) to this .npz file.')
+
+
+def main(argv):
+  del argv
+  if not FLAGS.model or not FLAGS.video:
+    raise app.UsageError('--model and --video are required')
+  predictor = Predictor(FLAGS.model)
+  if FLAGS.features_out:
+    source = FLAGS.video
+    result = extract_features(predictor, source, FLAGS.features_out)
+    return 1 if result['failed'] and not result['done'] else 0
+  try:
+    out = predict_video(predictor, FLAGS.video, FLAGS.flow)
+  except (video_lib.DecodeError, ValueError) as e:
+    print(f'predict: {e}', file=sys.stderr)
+    return 1
+  print(f'{pathlib.Path(FLAGS.video).name} ({predictor.meta["kind"]}):')
+  print(format_top5(out))
+  return 0
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)
