@@ -25,6 +25,7 @@ per-GPU batches (§4.3: 15 videos per GPU for C3D).
 """
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -115,9 +116,13 @@ def build_model(config: Config, num_classes: int):
   kwargs.update(config.model_kwargs)
   model = MODELS[config.model](**kwargs)
   if config.imagenet_weights:
-    loaded = models.load_imagenet_weights(model, config.imagenet_weights)
-    logging.info('ImageNet weights from %s: %d layers', config.imagenet_weights,
-                 len(loaded))
+    path = os.path.expanduser(config.imagenet_weights)
+    if not os.path.exists(path):
+      raise FileNotFoundError(
+          f'{config.name}: ImageNet weight file {path} does not exist; give '
+          'the Keras ResNet50 notop .h5 file with --imagenet_weights=PATH')
+    loaded = models.load_imagenet_weights(model, path)
+    logging.info('ImageNet weights from %s: %d layers', path, len(loaded))
   return model
 
 

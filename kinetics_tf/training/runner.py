@@ -188,8 +188,7 @@ def run(config: Config, model_dir: str,
   last_ckpt = _restore(trainer, manager)
   if chief:
     tf.io.gfile.makedirs(model_dir)
-    with tf.io.gfile.GFile(os.path.join(model_dir, 'config.json'), 'w') as f:
-      json.dump(dataclasses.asdict(config), f, indent=2)
+    _write_json(dataclasses.asdict(config), model_dir, 'config.json')
   start = int(trainer.step.numpy())
   # A resumed run draws new batches rather than replaying the first ones.
   seed = config.seed + start
@@ -197,13 +196,13 @@ def run(config: Config, model_dir: str,
   writers = {name: (tf.summary.create_file_writer(os.path.join(model_dir, name))
                     if chief else tf.summary.create_noop_writer())
              for name in ('train', 'validation')}
-  state = _State(history=_read_history(model_dir) if start else [])
+  state = _State(history=_read_history(model_dir, start) if start else [])
   _say(f'training {config.name}: {strategy.num_replicas_in_sync} replica(s), '
        f'global batch {config.batch_size}, steps {start}..{config.max_steps}'
        + (f' (resumed from {last_ckpt})' if last_ckpt else ''))
   with sigterm_flag() as preempted:
     stopped = _loop(config, trainer, manager, train_ds, make_val, writers,
-                    state, preempted, last_ckpt)
+                    state, preempted, last_ckpt, model_dir)
   if not state.validation:
     state.validation = trainer.evaluate(make_val())
   final_model = None
@@ -217,8 +216,7 @@ def run(config: Config, model_dir: str,
       checkpoint=manager.latest_checkpoint, final_model=final_model,
       steps_per_second=state.rate)
   if chief:
-    with tf.io.gfile.GFile(os.path.join(model_dir, 'result.json'), 'w') as f:
-      json.dump(dataclasses.asdict(result), f, indent=2)
+    _write_json(dataclasses.asdict(result), model_dir, 'result.json')
   _say(f'stopped ({stopped}) at step {result.step}: validation {result.validation}'
        f', lr {result.learning_rate:g}, checkpoint {result.checkpoint}')
   return result
@@ -232,12 +230,21 @@ class _State:
   rate: float = 0.0
 
 
-def _read_history(model_dir) -> list:
+def _write_json(value, model_dir, name) -> None:
+  """Writes model_dir/name atomically (a kill never leaves half a file)."""
+  path = os.path.join(model_dir, name)
+  with tf.io.gfile.GFile(path + '.tmp', 'w') as f:
+    json.dump(value, f, indent=2)
+  tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
+
+
+def _read_history(model_dir, step) -> list:
+  """Validations up to the restored step (written just before each save)."""
   path = os.path.join(model_dir, 'history.json')
   if not tf.io.gfile.exists(path):
     return []
   with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+    return [h for h in json.load(f) if h['step'] <= step]
 
 
 def _validate(trainer, make_val, writers, state, step, last_ckpt):
@@ -258,7 +265,7 @@ def _validate(trainer, make_val, writers, state, step, last_ckpt):
 
 
 def _loop(config, trainer, manager, train_ds, make_val, writers, state,
-          preempted, last_ckpt) -> str:
+          preempted, last_ckpt, model_dir) -> str:
   """Steps until max_steps or SIGTERM; returns why it stopped."""
   iterator = iter(train_ds)
   window, t_window, n_window = Metrics(), 0.0, 0
@@ -290,10 +297,7 @@ def _loop(config, trainer, manager, train_ds, make_val, writers, state,
     if step % config.checkpoint_every == 0 or step == config.max_steps:
       if not trainer.weights_finite():
         check_finite(float('nan'), step, last_ckpt, what='a model weight')
-      last_ckpt = manager.save(checkpoint_number=step)
       if distribute.is_chief(trainer.strategy):
-        with tf.io.gfile.GFile(os.path.join(
-            os.path.dirname(os.path.dirname(last_ckpt)), 'history.json'),
-                               'w') as f:
-          json.dump(state.history, f, indent=2)
+        _write_json(state.history, model_dir, 'history.json')
+      last_ckpt = manager.save(checkpoint_number=step)
   return 'max_steps'

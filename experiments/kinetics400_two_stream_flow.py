@@ -1,0 +1,39 @@
+r"""Two-Stream, flow stream (ResNet-50, 10 flow frames = 20 channels) on
+Kinetics-400. Table 4 row (b), Kinetics Flow: 49.5 / 71.9 (RGB+Flow fused:
+61.0 / 81.3).
+
+  python -m kinetics_tf.train --experiment=kinetics400_two_stream_flow \
+      --model_dir=/tmp/kinetics400_two_stream_flow
+
+Cost: 100k steps x 256 flow stacks = 25.6M ResNet-50 examples at 299x299
+(only the first conv is wider); at <2 ex/s on a 2-core CPU that is >150
+days, so it needs GPUs (the paper: 64) (figures: benchmarks/models.py and
+docs/BENCHMARKS.md).
+
+Data: the TFDS dataset 'kinetics400/rgb340_flow' (docs on preparing the
+data); --data_dir points at it.
+
+Trained from scratch (§4.4). The paper gives no batch size, learning rate or
+weight decay (tuned on validation, §4.4): these are our starting points.
+"""
+
+from kinetics_tf import constants
+from kinetics_tf.training.config import Config
+
+
+def get_config() -> Config:
+  return Config(
+      name='kinetics400_two_stream_flow',
+      dataset='kinetics400/rgb340_flow',
+      model='flow',
+      crop_size=constants.RESNET_CROP,  # §4.4
+      batch_size=256,
+      base_lr=0.1,
+      momentum=0.9,
+      weight_decay=1e-4,
+      max_steps=100_000,  # §4.4: up to 100k
+      eval_every=2_000,
+      eval_batches=50,
+      checkpoint_every=2_000,
+      patience=3,
+  )
