@@ -127,8 +127,12 @@ def test_two_stream_averages_softmax_scores(tiny):
   inputs = {'rgb': _inputs((3, SIZE, SIZE, 3), 1),
             'flow': _inputs((3, SIZE, SIZE, constants.FLOW_CHANNELS), 2)}
   probabilities = model(inputs).numpy()
-  rgb = tf.nn.softmax(model.rgb_stream(inputs['rgb'])).numpy()
+  ends = model.endpoint_model(['rgb_logits', 'flow_probabilities'])(inputs)
+  np.testing.assert_allclose(ends['rgb_logits'],
+                             model.rgb_stream(inputs['rgb']), atol=1e-5)
+  rgb = tf.nn.softmax(ends['rgb_logits']).numpy()
   flow = tf.nn.softmax(model.flow_stream(inputs['flow'])).numpy()
+  np.testing.assert_allclose(ends['flow_probabilities'], flow, atol=1e-6)
   np.testing.assert_allclose(probabilities, (rgb + flow) / 2, atol=1e-6)
   np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 

@@ -94,8 +94,7 @@ class EndpointsMixin:
       outputs = self._endpoint_tensors[names]
     else:
       outputs = {n: self._endpoint_tensors[n] for n in wanted}
-    return keras.Model(self.inputs if len(self.inputs) > 1 else self.inputs[0],
-                       outputs, name=f'{self.name}_endpoints')
+    return keras.Model(self.input, outputs, name=f'{self.name}_endpoints')
 
   def features_model(self) -> keras.Model:
     """A model from the inputs to the features the classifier sees."""
