@@ -30,7 +30,7 @@ def _register_builders():
 
 
 class _RegisterAfterTfds(importlib.abc.MetaPathFinder):
-  """Imports kinetics_tf.datasets right after tensorflow_datasets is imported."""
+  """Imports kinetics_tf.datasets right after tensorflow_datasets is."""
 
   def find_spec(self, fullname, path, target=None):
     if fullname != _TFDS:

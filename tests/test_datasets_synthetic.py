@@ -110,7 +110,7 @@ def test_tiny_build_end_to_end(tiny):
   assert tiny.info.features['label'].names == list(synthetic.CLASS_NAMES)
   summary = json.loads((tiny.data_path / generate.SUMMARY).read_text())
   assert summary['train'] == {'built': 32, 'missing': 0, 'corrupt': 0,
-                              'too_short': 0, 'failed': 0}
+                              'too_short': 0, 'failed': 0, 'bad_row': 0}
   assert generate.read_report(tiny.data_path) == []
 
 

@@ -11,7 +11,11 @@ from kinetics_tf.datasets import kinetics400  # noqa: F401  (registers)
 from kinetics_tf.datasets import synthetic  # noqa: F401
 from kinetics_tf.datasets import ucf_hmdb  # noqa: F401
 from kinetics_tf.datasets import video_folder  # noqa: F401
-from kinetics_tf.datasets.kinetics400 import Kinetics400, Kinetics400Config  # noqa: F401
-from kinetics_tf.datasets.synthetic import SyntheticActions, SyntheticActionsConfig  # noqa: F401
-from kinetics_tf.datasets.ucf_hmdb import Hmdb51Local, LocalSplitConfig, Ucf101Local  # noqa: F401
-from kinetics_tf.datasets.video_folder import VideoFolder, VideoFolderConfig, video_folder_config  # noqa: F401
+from kinetics_tf.datasets.kinetics400 import (  # noqa: F401
+    Kinetics400, Kinetics400Config)
+from kinetics_tf.datasets.synthetic import (  # noqa: F401
+    SyntheticActions, SyntheticActionsConfig)
+from kinetics_tf.datasets.ucf_hmdb import (  # noqa: F401
+    Hmdb51Local, LocalSplitConfig, Ucf101Local)
+from kinetics_tf.datasets.video_folder import (  # noqa: F401
+    VideoFolder, VideoFolderConfig, video_folder_config)

@@ -60,6 +60,7 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
     if self._use_beam:
+      # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top
       return beam_build.BuildClips(jobs, self._source(), self._clip_options(),
                                    report)
@@ -76,7 +77,8 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """
     out = {}
     for split, split_jobs in jobs.items():
-      found = [j for j in split_jobs if j.path is not None or j.seed is not None]
+      found = [j for j in split_jobs
+               if j.path is not None or j.seed is not None]
       early = list((skips or {}).get(split, ())) + [
           clips.Skip(j.key, split, clips.MISSING,
                      'no video file found for this clip')

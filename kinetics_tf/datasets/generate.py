@@ -148,7 +148,8 @@ def summary_line(summary: dict, name: str = '') -> str:
     kinds = [f"{c['built']} built", f"{c[clips.MISSING]} missing",
              f"{c[clips.CORRUPT]} corrupt"]
     kinds += [f'{c[k]} {k.replace("_", " ")}'
-              for k in (clips.TOO_SHORT, clips.FAILED, clips.BAD_ROW) if c.get(k)]
+              for k in (clips.TOO_SHORT, clips.FAILED, clips.BAD_ROW)
+              if c.get(k)]
     parts.append(f'{split} ' + ', '.join(kinds))
   prefix = f'{name}: ' if name else ''
   return prefix + '; '.join(parts) + f' (skipped clips: {REPORT})'

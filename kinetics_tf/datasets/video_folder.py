@@ -81,7 +81,7 @@ def video_folder_config(root, name: Optional[str] = None,
   if not names:
     raise ValueError(f'{root} has no class sub-folders; expected '
                      'ROOT/<class>/<video> or ROOT/<split>/<class>/<video>')
-  name = name or os.path.basename(root.rstrip('/')).replace(' ', '_') or 'videos'
+  name = name or os.path.basename(root).replace(' ', '_') or 'videos'
   return VideoFolderConfig(name=name, root=root, class_names=tuple(names),
                            description=f'Videos of {root}', **kwargs)
 

@@ -9,5 +9,6 @@ from kinetics_tf.datasets.synthetic.renderer import (  # noqa: F401
     APPEARANCE, APPEARANCES, CLASS_FAMILY, CLASS_NAMES, MOTION, MOTIONS,
     render)
 from kinetics_tf.datasets.synthetic.synthetic_actions import (  # noqa: F401
-    SYNTHETIC_TVL1, SyntheticActions, SyntheticActionsConfig, clip_arrays,
+    SYNTHETIC_TVL1, SyntheticActions, SyntheticActionsConfig, SyntheticSource,
+    clip_arrays,
     split_jobs)

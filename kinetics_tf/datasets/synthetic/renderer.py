@@ -106,7 +106,8 @@ def _trajectory(rng, name, size, num_frames):
   k = size / 64.0
   pos = rng.uniform(0, size, 2)
   angle = np.full(num_frames, rng.uniform(0, 360))
-  rate = rng.uniform(*_ZOOM)
+  # Longer clips zoom more slowly, so the scale stays in _LOG_SCALE.
+  rate = rng.uniform(*_ZOOM) * min(1.0, 15.0 / max(num_frames - 1, 1))
   log_scale = np.full(num_frames, _static_log_scales(rng, rate, num_frames))
   x, y = np.full(num_frames, pos[0]), np.full(num_frames, pos[1])
   if name.startswith('move_'):
@@ -121,7 +122,8 @@ def _trajectory(rng, name, size, num_frames):
   elif name in ('approach', 'recede'):
     span = rate * (num_frames - 1)
     start = rng.uniform(_LOG_SCALE[0], _LOG_SCALE[1] - span)
-    log_scale = start + rate * t if name == 'approach' else start + span - rate * t
+    grow = rate * t if name == 'approach' else span - rate * t
+    log_scale = start + grow
   else:  # appearance family: a velocity random walk
     v = rng.normal(0, _WANDER_SIGMA * k, 2)
     steps = np.zeros((num_frames, 2))
