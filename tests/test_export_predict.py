@@ -1,0 +1,163 @@
+"""Round trip on a tiny model: train a few steps, evaluate, export, reload, predict; bad inputs."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from flow import video as flow_video
+from kinetics_tf import evaluate
+from kinetics_tf import export
+from kinetics_tf import models
+from kinetics_tf import predict
+from kinetics_tf import train
+from kinetics_tf.training.config import Config
+
+DATASET = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 1 test clip per class.
+
+
+@pytest.fixture(scope='module')
+def world(tmp_path_factory):
+  """Builds the tiny set, trains the RGB stream 3 steps, evaluates with a fresh flow stream, exports."""
+  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
+  root = tmp_path_factory.mktemp('round_trip')
+  data_dir = str(root / 'tfds')
+  tfds.builder(DATASET, data_dir=data_dir).download_and_prepare()
+  config = Config(name='tiny_rgb', dataset=DATASET, model='rgb',
+                  model_kwargs={'width_multiplier': 1 / 16}, crop_size=32, batch_size=4,
+                  base_lr=0.001, weight_decay=0.0, max_steps=3, eval_every=3, eval_batches=1,
+                  checkpoint_every=3, log_every=1, data_dir=data_dir)
+  rgb_path = os.path.join(str(root / 'rgb'), 'final.keras')
+  train.run(config, str(root / 'rgb'))
+  tf.keras.utils.set_random_seed(1)
+  flow_model = models.flow_stream(num_classes=16, input_size=32, width_multiplier=1 / 16)
+  summary = evaluate.run([rgb_path, flow_model], DATASET, 'test', out_dir=str(root / 'eval'),
+                         data_dir=data_dir, batch_size=8)
+  names = tfds.builder(DATASET, data_dir=data_dir).info.features['label'].names
+  rgb_model = evaluate.load_model(rgb_path)
+  paths = export.run([rgb_model, flow_model], str(root / 'export'), names, short_side=32,
+                     each=False)
+  return {'root': root, 'data_dir': data_dir, 'summary': summary, 'paths': paths,
+          'rgb': rgb_model, 'flow': flow_model, 'names': names}
+
+
+def test_evaluate_counts_every_clip_and_writes_reports(world):
+  summary = world['summary']
+  assert summary['clips'] == {'expected': 16, 'scored': 16, 'failed': 0, 'failure_kinds': {},
+                              'failures': []}
+  assert set(summary['streams']) == {'rgb', 'flow', 'rgb+flow'}
+  result = summary['result']
+  fused = (result['scores']['rgb'] + result['scores']['flow']) / 2
+  np.testing.assert_allclose(result['scores']['rgb+flow'], fused, rtol=1e-6)
+  np.testing.assert_allclose(result['scores']['rgb'].sum(axis=1), 1.0, rtol=1e-5)
+  top1 = np.mean(result['scores']['rgb'].argmax(1) == result['labels'])
+  assert summary['streams']['rgb']['top1'] == pytest.approx(top1)
+  assert {g['group'] for g in summary['groups']} == {'motion', 'appearance'}
+  out = world['root'] / 'eval'
+  for name in ('report.md', 'summary.json', 'per_class_accuracy_rgb_flow.png', 'flow_gain.csv',
+               'top_confusions_rgb_flow.csv', 'confusion_matrix_rgb_flow.npy'):
+    assert (out / name).is_file(), name
+
+
+def test_saved_model_scores_as_the_keras_model(world):
+  examples = tfds.load(DATASET, split='test[:2]', data_dir=world['data_dir'])
+  predictor = predict.Predictor(world['paths']['two_stream'])
+  result = world['summary']['result']
+  for i, ex in enumerate(tfds.as_numpy(examples)):
+    out = predictor.predict(ex['video'], ex['flow'])
+    assert result['clips'][i] == ex['youtube_id'].decode()
+    np.testing.assert_allclose(out['probabilities'], result['scores']['rgb+flow'][i], atol=1e-6)
+    feats = np.concatenate([result['features']['rgb'][i], result['features']['flow'][i]])
+    np.testing.assert_allclose(out['features'], feats, rtol=1e-4, atol=1e-6)
+    best = np.argsort(-out['probabilities'], kind='stable')[:5]
+    assert [n.decode() for n in out['top5_names']] == [world['names'][j] for j in best]
+
+
+def test_predict_on_a_real_clip_equals_keras(world, fixture_videos):
+  clip = str(fixture_videos / 'short_32frames_30fps.mp4')
+  predictor = predict.Predictor(world['paths']['two_stream'])
+  frames, flow = predict.load_clip(clip, predictor)
+  assert frames.shape[1:] == (32, 42, 3) or min(frames.shape[1:3]) == 32
+  assert flow.dtype == np.uint8 and flow.shape == (len(frames) - 1,) + frames.shape[1:3] + (2,)
+  out = predictor.predict(frames, flow)
+  dms = {**evaluate.dense_models(world['rgb'], short_side=32),
+         **evaluate.dense_models(world['flow'], short_side=32)}
+  rgb, _ = dms['rgb'].score(dms['rgb'].views(frames)[None])
+  flo, _ = dms['flow'].score(dms['flow'].views(flow)[None])
+  np.testing.assert_allclose(out['probabilities'], ((rgb + flo) / 2)[0].numpy(), atol=1e-6)
+
+
+def test_cli_lists_signature_and_counts_failed_clips(world, fixture_videos, tmp_path):
+  path = world['paths']['two_stream']
+  shown = subprocess.run(['saved_model_cli', 'show', '--all', '--dir', path],
+                         capture_output=True, text=True, timeout=300)
+  assert "signature_def['serving_default']" in shown.stdout
+  for name in ("inputs['frames']", "inputs['flow']", "outputs['probabilities']",
+               "outputs['top5_names']", "outputs['features']"):
+    assert name in shown.stdout, name
+  folder = tmp_path / 'videos'
+  folder.mkdir()
+  shutil.copy(fixture_videos / 'short_32frames_30fps.mp4', folder / 'good.mp4')
+  (folder / 'broken.mp4').write_bytes(b'\x00' * 100)  # does not decode
+  out_file = tmp_path / 'features.npz'
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  done = subprocess.run([sys.executable, '-m', 'kinetics_tf.predict', f'--model={path}',
+                         f'--video={folder}', f'--features_out={out_file}'],
+                        capture_output=True, text=True, timeout=600, env=env)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert '2 videos, 1 done, 1 failed' in done.stdout
+  assert 'failed broken' in done.stdout and 'broken.mp4' in done.stdout
+  saved = np.load(out_file)
+  assert saved['videos'].tolist() == ['good'] and saved['failed'].tolist() == ['broken']
+  assert saved['features'].shape == (1, 2 * 128) and saved['probabilities'].shape == (1, 16)
+
+
+def test_bad_inputs_give_clear_errors(world, tmp_path):
+  predictor = predict.Predictor(world['paths']['two_stream'])
+  frames = np.zeros((5, 32, 32, 3), np.uint8)
+  flow = np.zeros((4, 32, 32, 2), np.uint8)
+  with pytest.raises(ValueError, match=r'frames must be uint8 \[T, H, W, 3\]; got float32'):
+    predictor.predict(frames.astype(np.float32), flow)
+  with pytest.raises(ValueError, match=r'flow must be uint8 \[T, H, W, 2\]; got uint8 \[4, 32, 32\]'):
+    predictor.predict(frames, flow[..., 0])
+  with pytest.raises(ValueError, match="needs 'flow'"):
+    predictor.predict(frames, None)
+  # At the signature itself: wrong dtype, wrong rank, wrong channels.
+  sig = predictor.signature
+  with pytest.raises((tf.errors.InvalidArgumentError, TypeError), match='uint8'):
+    sig(frames=tf.zeros([5, 32, 32, 3], tf.float32), flow=tf.constant(flow))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"'frames' must be uint8 \[T, H, W, 3\]|not compatible"):
+    sig(frames=tf.zeros([32, 32, 3], tf.uint8), flow=tf.constant(flow))
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"'flow' must be uint8 \[T-1, H, W, 2\]"):
+    sig(frames=tf.constant(frames), flow=tf.zeros([4, 32, 32, 3], tf.uint8))
+  broken = tmp_path / 'broken.mp4'
+  broken.write_bytes(b'not a video')
+  with pytest.raises(flow_video.DecodeError, match='broken.mp4'):
+    predict.predict_video(predictor, str(broken))
+  with pytest.raises(FileNotFoundError, match='not a SavedModel written by kinetics_tf.export'):
+    predict.Predictor(str(tmp_path))
+
+
+def test_clip_too_short_for_flow_is_counted_not_dropped(world):
+  dm = {**evaluate.dense_models(world['rgb']), **evaluate.dense_models(world['flow'])}
+  rng = np.random.default_rng(0)
+  clips = [(12, 'ok'), (1, 'one_frame')]
+  ds = tf.data.Dataset.from_generator(
+      lambda: ({'video': rng.integers(0, 255, (t, 32, 32, 3), np.uint8),
+                'flow': rng.integers(0, 255, (t - 1, 32, 32, 2), np.uint8),
+                'label': 3, 'youtube_id': name} for t, name in clips),
+      output_signature={'video': tf.TensorSpec([None, 32, 32, 3], tf.uint8),
+                        'flow': tf.TensorSpec([None, 32, 32, 2], tf.uint8),
+                        'label': tf.TensorSpec([], tf.int64),
+                        'youtube_id': tf.TensorSpec([], tf.string)})
+  result = evaluate.score_dataset(dm, ds, batch_size=2)
+  assert result['clips'] == ['ok']
+  assert result['scores']['rgb+flow'].shape == (1, 16)
+  assert result['failures'] == [{'clip': 'one_frame', 'kind': 'too_short',
+                                 'reason': 'one_frame: 1 frame: flow needs at least 2 frames'}]
