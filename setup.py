@@ -41,6 +41,7 @@ setuptools.setup(
     },
     entry_points={
         'console_scripts': [
+            'kinetics-tf=kinetics_tf.cli:main',
             'kinetics-flow=flow.extract:main',
         ],
     },
