@@ -33,7 +33,7 @@ STOPPING = ('opencv', 'fixed')
 # Steps per warp of the fixed budget when `iterations` is not given; chosen so
 # that the flow differs from OpenCV's by no more than OpenCV's own change when
 # its epsilon is halved (tests/test_tvl1_tf.py measures both).
-DEFAULT_FIXED_ITERATIONS = 40
+DEFAULT_FIXED_ITERATIONS = 30
 # OpenCV stops building the pyramid below this size (tvl1flow.cpp).
 _MIN_PYRAMID_SIZE = 16
 

@@ -1,0 +1,203 @@
+"""Parity of the TensorFlow TV-L1 (flow/tvl1_tf.py) with OpenCV's DualTVL1.
+
+Every compiled solve here uses one shape ([6, 48, 64] pairs) per stopping
+rule, because XLA compiles each (shape, parameters) once and compiling is the
+slow part on a small CPU.
+"""
+
+import pathlib
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from flow import _tvl1_tf_ops as ops
+from flow import tvl1_tf
+
+H, W, PAIRS = 48, 64, 6
+RNG = np.random.default_rng(7)
+
+
+def _epd(a, b):
+  """Mean end-point distance per pair between two [N, H, W, 2] flows."""
+  return np.sqrt(((a - b) ** 2).sum(-1)).mean(axis=(1, 2))
+
+
+def _opencv(a, b, **params):
+  algo = cv2.optflow.DualTVL1OpticalFlow_create(**params)
+  return np.stack([algo.calc(x, y, None) for x, y in zip(a, b)])
+
+
+def _synthetic_pair(seed):
+  """A smooth texture and its warp by a smooth sub-pixel field (x, y)."""
+  rng = np.random.default_rng(seed)
+  tex = cv2.GaussianBlur(rng.uniform(0, 255, (H, W)).astype(np.float32),
+                         (0, 0), 2.0)
+  tex = (tex - tex.min()) / (tex.max() - tex.min()) * 220 + 15
+  yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+  fx = 1.3 + 0.6 * np.sin(2 * np.pi * yy / H + seed)
+  fy = -0.7 + 0.5 * np.cos(2 * np.pi * xx / W + seed)
+  # frame1(p) = frame0(p - flow(p)), so frame1(p + flow) ~ frame0(p).
+  frame1 = cv2.remap(tex, xx - fx, yy - fy, cv2.INTER_CUBIC,
+                     borderMode=cv2.BORDER_REFLECT)
+  as_u8 = lambda im: np.clip(np.rint(im), 0, 255).astype(np.uint8)
+  return as_u8(tex), as_u8(frame1), np.stack([fx, fy], -1)
+
+
+def _real_pairs(videos: pathlib.Path, count):
+  """`count` consecutive gray pairs at WxH from the first fixture clips."""
+  first, second = [], []
+  for path in sorted(videos.iterdir()):
+    if 'ntu' in path.name:  # 1080p: slow to decode, nothing new here
+      continue
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    for _ in range(3):
+      ok, bgr = cap.read()
+      assert ok, f'{path}: could not read 3 frames'
+      gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+      frames.append(cv2.resize(gray, (W, H), interpolation=cv2.INTER_AREA))
+    first += frames[:2]
+    second += frames[1:]
+  return np.stack(first[:count]), np.stack(second[:count])
+
+
+@pytest.fixture(scope='module')
+def real(fixture_videos):
+  a, b = _real_pairs(fixture_videos, PAIRS)
+  return a, b, _opencv(a, b), _opencv(a, b, epsilon=0.005)
+
+
+@pytest.fixture(scope='module')
+def synthetic():
+  pairs = [_synthetic_pair(s) for s in range(PAIRS)]
+  a, b, truth = (np.stack(x) for x in zip(*pairs))
+  return a, b, truth, _opencv(a, b)
+
+
+# --- the building blocks against OpenCV's primitives -------------------------
+
+
+def test_resize_matches_cv2_resize():
+  img = RNG.uniform(0, 255, (1, 96, 128)).astype(np.float32)
+  h, w = ops.resized_size(96, 0.8), ops.resized_size(128, 0.8)
+  down = ops.resize(img, ops.linear_resize_matrix(96, h, 1.25),
+                    ops.linear_resize_matrix(128, w, 1.25)).numpy()[0]
+  ref = cv2.resize(img[0], None, fx=0.8, fy=0.8,
+                   interpolation=cv2.INTER_LINEAR)
+  assert down.shape == ref.shape == (77, 102)
+  np.testing.assert_allclose(down, ref, atol=1e-3)
+  small = RNG.normal(size=(1, 61, 82)).astype(np.float32)
+  up = ops.resize(small, ops.linear_resize_matrix(61, 77, 61 / 77),
+                  ops.linear_resize_matrix(82, 102, 82 / 102)).numpy()[0]
+  np.testing.assert_allclose(
+      up, cv2.resize(small[0], (102, 77), interpolation=cv2.INTER_LINEAR),
+      atol=5e-5)  # float32 rounding of a different summation order
+
+
+def test_pyramid_sizes_follow_opencv():
+  assert tvl1_tf.pyramid_sizes(256, 340, 5, 0.8) == [
+      (256, 340), (205, 272), (164, 218), (131, 174), (105, 139)]
+  # OpenCV stops below 16 pixels.
+  assert tvl1_tf.pyramid_sizes(24, 32, 5, 0.8) == [(24, 32), (19, 26)]
+
+
+def test_remap_cubic_matches_cv2_remap():
+  img = RNG.uniform(0, 255, (1, 40, 52)).astype(np.float32)
+  u1 = RNG.uniform(-6, 6, img.shape).astype(np.float32)
+  u2 = RNG.uniform(-6, 6, img.shape).astype(np.float32)
+  flat = ops.pad_for_remap(tf.constant(img[..., None]))
+  out = ops.remap_cubic(flat, 40, 52, u1, u2).numpy()[0, ..., 0]
+  map_x = np.arange(52, dtype=np.float32)[None] + u1[0]
+  map_y = np.arange(40, dtype=np.float32)[:, None] + u2[0]
+  ref = cv2.remap(img[0], map_x, map_y, cv2.INTER_CUBIC)  # border 0
+  np.testing.assert_allclose(out, ref, atol=1e-3)
+
+
+def test_median5_matches_cv2_median_blur():
+  u = RNG.normal(size=(3, 17, 23)).astype(np.float32)
+  out = ops.median5(tf.constant(u)).numpy()
+  ref = np.stack([cv2.medianBlur(x, 5) for x in u])
+  np.testing.assert_array_equal(out, ref)
+
+
+def test_differences_use_opencv_borders():
+  img = RNG.normal(size=(1, 5, 6)).astype(np.float32)
+  dx, dy = (t.numpy()[0] for t in ops.centered_gradient(img))
+  i = img[0]
+  assert dx[2, 0] == pytest.approx(0.5 * (i[2, 1] - i[2, 0]))
+  assert dx[2, 3] == pytest.approx(0.5 * (i[2, 4] - i[2, 2]))
+  assert dy[4, 1] == pytest.approx(0.5 * (i[4, 1] - i[3, 1]))
+  fx, fy = (t.numpy()[0] for t in ops.forward_gradient(img))
+  assert fx[1, 5] == 0 and fy[4, 2] == 0
+  assert fx[4, 2] == pytest.approx(i[4, 3] - i[4, 2])
+  div = ops.divergence(img, 2 * img).numpy()[0]
+  assert div[0, 0] == pytest.approx(i[0, 0] + 2 * i[0, 0])
+  assert div[3, 4] == pytest.approx(i[3, 4] - i[3, 3] + 2 * (i[3, 4] - i[2, 4]))
+
+
+def test_bad_arguments_are_refused():
+  a = np.zeros((2, H, W), np.uint8)
+  with pytest.raises(ValueError, match='stopping'):
+    tvl1_tf.tvl1_pairs(a, a, stopping='never')
+  with pytest.raises(ValueError, match='iterations'):
+    tvl1_tf.tvl1_pairs(a, a, iterations=10)
+  with pytest.raises(ValueError, match='unknown TV-L1 parameter'):
+    tvl1_tf.tvl1_pairs(a, a, warp=3)
+  with pytest.raises(NotImplementedError, match='gamma'):
+    tvl1_tf.tvl1_pairs(a, a, gamma=0.1)
+  with pytest.raises(ValueError, match='one shape'):
+    tvl1_tf.tvl1_pairs(a, a[:, :-1])
+  with pytest.raises(ValueError, match='uint8'):
+    tvl1_tf.tvl1(a.astype(np.float32))
+
+
+# --- whole-algorithm parity ---------------------------------------------------
+
+
+def test_synthetic_epe_within_10_percent_of_opencv(synthetic):
+  a, b, truth, ref = synthetic
+  inner = np.s_[:, 4:-4, 4:-4]
+  epe_cv = _epd(ref[inner], truth[inner]).mean()
+  for stopping in tvl1_tf.STOPPING:
+    flow = tvl1_tf.tvl1_pairs(a, b, stopping=stopping).numpy()
+    epe_tf = _epd(flow[inner], truth[inner]).mean()
+    print(f'synthetic EPE: opencv {epe_cv:.4f} px, tf/{stopping} '
+          f'{epe_tf:.4f} px')
+    assert epe_cv < 0.3
+    assert abs(epe_tf - epe_cv) <= 0.1 * epe_cv
+
+
+def test_real_clips_opencv_rule_within_005px(real):
+  a, b, ref, _ = real
+  flow, steps = tvl1_tf.tvl1_pairs(a, b, return_steps=True)
+  diff = _epd(flow.numpy(), ref)
+  print(f'real clips, OpenCV rule: mean |tf - opencv| {diff.mean():.4f} px '
+        f'(per pair {np.round(diff, 4)}), steps {steps.numpy()}')
+  assert flow.shape == (PAIRS, H, W, 2)
+  assert diff.mean() <= 0.05
+
+
+def test_real_clips_fixed_budget_within_opencv_sensitivity(real):
+  a, b, ref, ref_half_eps = real
+  sensitivity = _epd(ref_half_eps, ref).mean()
+  flow = tvl1_tf.tvl1_pairs(a, b, stopping='fixed').numpy()
+  diff = _epd(flow, ref).mean()
+  print(f'real clips, fixed budget ({tvl1_tf.DEFAULT_FIXED_ITERATIONS} '
+        f'steps/warp): mean |tf - opencv| {diff:.4f} px; OpenCV eps/2 vs '
+        f'eps: {sensitivity:.4f} px')
+  assert diff <= sensitivity
+
+
+def test_tvl1_frames_batches_and_pads(real):
+  a, b, _, _ = real
+  # 4 frames -> 3 pairs, computed in one padded batch of PAIRS (no recompile).
+  frames = np.concatenate([a[:1], b[:3]])
+  out = tvl1_tf.tvl1(frames, stopping='fixed', batch_size=PAIRS)
+  assert out.shape == (3, H, W, 2) and out.dtype == np.float32
+  direct = tvl1_tf.tvl1_pairs(
+      np.stack([frames[0], frames[1], frames[2]] * 2),
+      np.stack([frames[1], frames[2], frames[3]] * 2), stopping='fixed')
+  np.testing.assert_allclose(out, direct.numpy()[:3], atol=1e-4)
+  assert tvl1_tf.tvl1(frames[:1]).shape == (0, H, W, 2)
