@@ -58,6 +58,8 @@ flags.DEFINE_string('model_dir', None, 'Folder for checkpoints, TensorBoard '
 flags.DEFINE_string('data_dir', None, 'TFDS data_dir of the dataset.')
 flags.DEFINE_string('dataset', None, 'TFDS name/config, overriding the '
                     "experiment's.")
+flags.DEFINE_enum('model', None, list(MODELS), "Model (and training "
+                  "footprint), overriding the experiment's.")
 flags.DEFINE_integer('batch_size', None, 'Global batch size (all replicas).')
 flags.DEFINE_float('base_lr', None, 'Initial learning rate.')
 flags.DEFINE_float('momentum', None, 'SGD momentum.')
@@ -81,7 +83,7 @@ flags.DEFINE_boolean('jit_compile', False, 'XLA-compile the steps (off by '
                      'MirroredStrategy over logical CPUs).')
 
 # Flags that override the Config field of the same name.
-OVERRIDES = ('dataset', 'data_dir', 'batch_size', 'base_lr', 'momentum',
+OVERRIDES = ('model', 'dataset', 'data_dir', 'batch_size', 'base_lr', 'momentum',
              'weight_decay', 'patience', 'max_steps', 'eval_every',
              'eval_batches', 'checkpoint_every', 'log_every', 'crop_size',
              'seed', 'deterministic', 'imagenet_weights')

@@ -90,7 +90,7 @@ def sigterm_flag():
 
 
 def _datasets(config, strategy, examples_fn, seed):
-  """(distributed infinite training batches, a function -> validation)."""
+  """(distributed infinite training batches, distributed validation)."""
   footprint = config.footprint
   common = dict(num_frames=footprint.num_frames, stride=footprint.stride)
 
@@ -102,14 +102,11 @@ def _datasets(config, strategy, examples_fn, seed):
         shuffle_buffer=config.shuffle_buffer, seed=seed,
         deterministic=config.deterministic, **common)
 
-  def val():
-    ds = examples_fn(config.val_split, None, config.seed)
-    ds = train_pipeline.make_dataset(ds, config.model, config.crop_size,
-                                     config.batch_size, training=False,
-                                     **common)
-    return strategy.experimental_distribute_dataset(
-        ds.take(config.eval_batches))
-
+  val = train_pipeline.make_dataset(
+      examples_fn(config.val_split, None, config.seed), config.model,
+      config.crop_size, config.batch_size, training=False, **common)
+  # Built once; each validation iterates it afresh (the same examples).
+  val = strategy.experimental_distribute_dataset(val.take(config.eval_batches))
   return strategy.distribute_datasets_from_function(train_fn), val
 
 
@@ -192,7 +189,7 @@ def run(config: Config, model_dir: str,
   start = int(trainer.step.numpy())
   # A resumed run draws new batches rather than replaying the first ones.
   seed = config.seed + start
-  train_ds, make_val = _datasets(config, strategy, examples_fn, seed)
+  train_ds, val_ds = _datasets(config, strategy, examples_fn, seed)
   writers = {name: (tf.summary.create_file_writer(os.path.join(model_dir, name))
                     if chief else tf.summary.create_noop_writer())
              for name in ('train', 'validation')}
@@ -201,10 +198,10 @@ def run(config: Config, model_dir: str,
        f'global batch {config.batch_size}, steps {start}..{config.max_steps}'
        + (f' (resumed from {last_ckpt})' if last_ckpt else ''))
   with sigterm_flag() as preempted:
-    stopped = _loop(config, trainer, manager, train_ds, make_val, writers,
+    stopped = _loop(config, trainer, manager, train_ds, val_ds, writers,
                     state, preempted, last_ckpt, model_dir)
   if not state.validation:
-    state.validation = trainer.evaluate(make_val())
+    state.validation = trainer.evaluate(val_ds)
   final_model = None
   if stopped == 'max_steps' and chief:
     final_model = os.path.join(model_dir, 'final.keras')
@@ -247,9 +244,9 @@ def _read_history(model_dir, step) -> list:
     return [h for h in json.load(f) if h['step'] <= step]
 
 
-def _validate(trainer, make_val, writers, state, step, last_ckpt):
+def _validate(trainer, val_ds, writers, state, step, last_ckpt):
   """Validation, the plateau rule and its record (model_dir/history.json)."""
-  val = trainer.evaluate(make_val())
+  val = trainer.evaluate(val_ds)
   check_finite(val['loss'], step, last_ckpt, what='validation loss')
   dropped = trainer.plateau.update(val['loss'])
   trainer.sync_learning_rate()
@@ -264,7 +261,7 @@ def _validate(trainer, make_val, writers, state, step, last_ckpt):
         if dropped else ''))
 
 
-def _loop(config, trainer, manager, train_ds, make_val, writers, state,
+def _loop(config, trainer, manager, train_ds, val_ds, writers, state,
           preempted, last_ckpt, model_dir) -> str:
   """Steps until max_steps or SIGTERM; returns why it stopped."""
   iterator = iter(train_ds)
@@ -293,7 +290,7 @@ def _loop(config, trainer, manager, train_ds, make_val, writers, state,
           steps_per_second=state.rate))
       window, t_window, n_window = Metrics(), 0.0, 0
     if step % config.eval_every == 0 or step == config.max_steps:
-      _validate(trainer, make_val, writers, state, step, last_ckpt)
+      _validate(trainer, val_ds, writers, state, step, last_ckpt)
     if step % config.checkpoint_every == 0 or step == config.max_steps:
       if not trainer.weights_finite():
         check_finite(float('nan'), step, last_ckpt, what='a model weight')
