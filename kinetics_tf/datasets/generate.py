@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 import multiprocessing
-import os
 from typing import Iterable, Iterator, Sequence
 
 from etils import epath
@@ -161,7 +160,3 @@ def read_report(data_dir) -> list[dict]:
   with path.open() as f:
     return list(csv.DictReader(f))
 
-
-def cpu_count() -> int:
-  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (
-      os.cpu_count() or 1)
