@@ -24,6 +24,7 @@ global batch.  Batch norm statistics are per replica, as in the paper's
 per-GPU batches (§4.3: 15 videos per GPU for C3D).
 """
 
+import functools
 import importlib
 import os
 import pkgutil
@@ -50,37 +51,47 @@ MODELS = {
 EXPERIMENTS_PACKAGE = 'experiments'
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('experiment', None, 'Experiment module in experiments/ '
-                    '(e.g. kinetics400_c3d, synthetic_rgb).')
-flags.DEFINE_string('model_dir', None, 'Folder for checkpoints, TensorBoard '
-                    'events and results; a checkpoint there is resumed. '
-                    'Default: /tmp/kinetics_tf/<experiment>.')
-flags.DEFINE_string('data_dir', None, 'TFDS data_dir of the dataset.')
-flags.DEFINE_string('dataset', None, 'TFDS name/config, overriding the '
-                    "experiment's.")
-flags.DEFINE_enum('model', None, list(MODELS), "Model (and training "
-                  "footprint), overriding the experiment's.")
-flags.DEFINE_integer('batch_size', None, 'Global batch size (all replicas).')
-flags.DEFINE_float('base_lr', None, 'Initial learning rate.')
-flags.DEFINE_float('momentum', None, 'SGD momentum.')
-flags.DEFINE_float('weight_decay', None, 'L2 weight decay on kernels.')
-flags.DEFINE_integer('patience', None, 'Validations without a lower '
-                     'validation loss before LR x0.1.')
-flags.DEFINE_integer('max_steps', None, 'Training steps (paper: up to 100k).')
-flags.DEFINE_integer('eval_every', None, 'Steps between validations.')
-flags.DEFINE_integer('eval_batches', None, 'Batches per validation.')
-flags.DEFINE_integer('checkpoint_every', None, 'Steps between checkpoints.')
-flags.DEFINE_integer('log_every', None, 'Steps between progress lines.')
-flags.DEFINE_integer('crop_size', None, 'Random crop side in pixels.')
-flags.DEFINE_integer('seed', None, 'Seed of initialisation and input.')
-flags.DEFINE_boolean('deterministic', None, 'Reproducible input pipeline.')
-flags.DEFINE_string('imagenet_weights', None, 'Path of the Keras ResNet-50 '
-                    'ImageNet weight file (.h5) to start from.')
-flags.DEFINE_enum('mixed_precision', None, ['mixed_float16', 'mixed_bfloat16'],
-                  'Mixed precision policy (GPUs: mixed_float16).')
-flags.DEFINE_boolean('jit_compile', False, 'XLA-compile the steps (off by '
-                     'default: slower on CPU, unsupported under '
-                     'MirroredStrategy over logical CPUs).')
+
+
+def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+  """Defines the binary's flags (only the binary calls this on FLAGS, so
+  importing this module for ``run`` defines no flags)."""
+  string, integer, real, boolean, enum = (
+      functools.partial(define, flag_values=flag_values) for define in (
+          flags.DEFINE_string, flags.DEFINE_integer, flags.DEFINE_float,
+          flags.DEFINE_boolean, flags.DEFINE_enum))
+  string('experiment', None, 'Experiment module in experiments/ '
+                      '(e.g. kinetics400_c3d, synthetic_rgb).')
+  string('model_dir', None, 'Folder for checkpoints, TensorBoard '
+                      'events and results; a checkpoint there is resumed. '
+                      'Default: /tmp/kinetics_tf/<experiment>.')
+  string('data_dir', None, 'TFDS data_dir of the dataset.')
+  string('dataset', None, 'TFDS name/config, overriding the '
+                      "experiment's.")
+  enum('model', None, list(MODELS), "Model (and training "
+                    "footprint), overriding the experiment's.")
+  integer('batch_size', None, 'Global batch size (all replicas).')
+  real('base_lr', None, 'Initial learning rate.')
+  real('momentum', None, 'SGD momentum.')
+  real('weight_decay', None, 'L2 weight decay on kernels.')
+  integer('patience', None, 'Validations without a lower '
+                       'validation loss before LR x0.1.')
+  integer('max_steps', None, 'Training steps (paper: up to 100k).')
+  integer('eval_every', None, 'Steps between validations.')
+  integer('eval_batches', None, 'Batches per validation.')
+  integer('checkpoint_every', None, 'Steps between checkpoints.')
+  integer('log_every', None, 'Steps between progress lines.')
+  integer('crop_size', None, 'Random crop side in pixels.')
+  integer('seed', None, 'Seed of initialisation and input.')
+  boolean('deterministic', None, 'Reproducible input pipeline.')
+  string('imagenet_weights', None, 'Path of the Keras ResNet-50 '
+                      'ImageNet weight file (.h5) to start from.')
+  enum('mixed_precision', None, ['mixed_float16', 'mixed_bfloat16'],
+                    'Mixed precision policy (GPUs: mixed_float16).')
+  boolean('jit_compile', False, 'XLA-compile the steps (off by '
+                       'default: slower on CPU, unsupported under '
+                       'MirroredStrategy over logical CPUs).')
+
 
 # Flags that override the Config field of the same name.
 OVERRIDES = ('model', 'dataset', 'data_dir', 'batch_size', 'base_lr', 'momentum',
@@ -138,14 +149,14 @@ def run(config: Config, model_dir: str, **kwargs) -> runner.Result:
   return runner.run(config, model_dir, build_model, **kwargs)
 
 
-def config_from_flags() -> Config:
+def config_from_flags(flag_values: flags.FlagValues = FLAGS) -> Config:
   """The experiment's Config with every flag that was given applied."""
-  if not FLAGS.experiment:
+  if not flag_values.experiment:
     raise ValueError('--experiment is required; one of: '
                      f'{", ".join(experiment_names())}')
-  config = load_experiment(FLAGS.experiment)
-  changes = {name: FLAGS[name].value for name in OVERRIDES
-             if FLAGS[name].value is not None}
+  config = load_experiment(flag_values.experiment)
+  changes = {name: flag_values[name].value for name in OVERRIDES
+             if flag_values[name].value is not None}
   return config.replace(**changes)
 
 
@@ -172,4 +183,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -97,28 +97,24 @@ def test_binary_reports_an_unknown_experiment():
   assert 'kinetics400_c3d' in out.stderr
 
 
-@pytest.fixture
-def parse_flags():
-  """Parses argv into the binary's flags; unparses them afterwards."""
-  yield lambda *argv: train.FLAGS(['train', *argv])
-  train.FLAGS.unparse_flags()
+def test_bad_flags_give_clear_errors():
+  def parse(*argv):
+    flag_values = flags.FlagValues()
+    train.define_flags(flag_values)
+    flag_values(['train', *argv])
+    return flag_values
 
-
-def test_bad_flags_give_clear_errors(parse_flags):
   with pytest.raises(flags.IllegalFlagValueError, match='max_steps'):
-    parse_flags('--max_steps=ten')
-  train.FLAGS.unparse_flags()
-  parse_flags('--experiment=synthetic_rgb', '--batch_size=0')
+    parse('--max_steps=ten')
+  with pytest.raises(flags.IllegalFlagValueError, match='model'):
+    parse('--model=i3d')
   with pytest.raises(ValueError, match='batch_size=0'):
-    train.config_from_flags()
-  train.FLAGS.unparse_flags()
-  parse_flags()
+    train.config_from_flags(parse('--experiment=synthetic_rgb',
+                                  '--batch_size=0'))
   with pytest.raises(ValueError, match='--experiment is required'):
-    train.config_from_flags()
-  train.FLAGS.unparse_flags()
-  parse_flags('--experiment=synthetic_flow', '--max_steps=7',
-              '--base_lr=0.3')
-  config = train.config_from_flags()
+    train.config_from_flags(parse())
+  config = train.config_from_flags(parse(
+      '--experiment=synthetic_flow', '--max_steps=7', '--base_lr=0.3'))
   assert (config.model, config.max_steps, config.base_lr) == ('flow', 7, 0.3)
 
 
@@ -185,3 +181,27 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir,
     if isinstance(value, np.ndarray) and value.dtype.kind == 'f':
       assert np.isfinite(value).all(), name
   assert not (tmp_path / 'final.keras').exists()
+
+
+def test_mixed_precision_trains_and_leaves_the_global_policy_alone():
+  import keras  # pylint: disable=g-import-not-at-top
+
+  def build():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, activation='relu')(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(5)(x))
+
+  trainer = loop.Trainer(build, tf.distribute.OneDeviceStrategy('/cpu:0'), 4,
+                         0.1, 0.9, 1e-4, patience=1,
+                         mixed_precision='mixed_float16')
+  assert keras.mixed_precision.global_policy().name == 'float32'
+  assert trainer.model.layers[1].compute_dtype == 'float16'
+  assert trainer.model.layers[1].kernel.dtype == 'float32'
+  x = tf.random.stateless_uniform([4, 8, 8, 3], [1, 2])
+  y = tf.constant([0, 1, 2, 3], tf.int64)
+  sums = [trainer.train_step((x, y)) for _ in range(3)][-1]
+  assert math.isfinite(float(sums[0])) and float(sums[3]) == 4
+  trainer.plateau.lr.assign(0.01)
+  trainer.sync_learning_rate()
+  assert float(trainer.optimizer.learning_rate.numpy()) == pytest.approx(0.01)

@@ -166,7 +166,7 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
   return ds.with_options(options).prefetch(AUTOTUNE)
 
 
-def load_examples(dataset: str, split: str, model: str, *,
+def load_examples(dataset, split: str, model: str, *,
                   data_dir: Optional[str] = None, shuffle_files: bool = True,
                   seed: Optional[int] = None,
                   input_context: Optional[tf.distribute.InputContext] = None
@@ -174,7 +174,8 @@ def load_examples(dataset: str, split: str, model: str, *,
   """Reads a TFDS dataset, keeping frames encoded until they are sampled.
 
   Args:
-    dataset: TFDS name with config, e.g. 'synthetic_actions/tiny'.
+    dataset: TFDS name with config, e.g. 'synthetic_actions/tiny', or a
+      tfds DatasetBuilder (a custom config).
     split: TFDS split ('train', 'validation', 'train[:10%]', ...).
     model: decides the feature read ('flow' for the flow stream).
     data_dir: TFDS data_dir.
@@ -186,7 +187,8 @@ def load_examples(dataset: str, split: str, model: str, *,
   """
   key = feature_key(model)
   import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
-  builder = tfds.builder(dataset, data_dir=data_dir)
+  builder = (dataset if isinstance(dataset, tfds.core.DatasetBuilder)
+             else tfds.builder(dataset, data_dir=data_dir))
   features = builder.info.features
   if key not in features:
     raise ValueError(f'{dataset} has no {key!r} feature (it has '

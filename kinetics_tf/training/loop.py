@@ -75,10 +75,15 @@ class Trainer:
     self.strategy = strategy
     self.global_batch_size = global_batch_size
     self.weight_decay = weight_decay
+    previous_policy = keras.mixed_precision.global_policy()
     if mixed_precision:
       keras.mixed_precision.set_global_policy(mixed_precision)
+    try:
+      with strategy.scope():
+        self.model = build_model()
+    finally:  # layers keep the policy they were built with
+      keras.mixed_precision.set_global_policy(previous_policy)
     with strategy.scope():
-      self.model = build_model()
       optimizer = keras.optimizers.SGD(learning_rate=base_lr,
                                        momentum=momentum)
       if mixed_precision == 'mixed_float16':
