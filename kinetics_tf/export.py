@@ -47,7 +47,7 @@ def _checked(x, name: str) -> tf.Tensor:
   channels = 3 if name == 'frames' else 2
   ok = tf.logical_and(tf.equal(tf.rank(x), 4),
                       tf.reduce_all(tf.equal(tf.shape(x)[-1:], channels)))
-  check = tf.debugging.Assert(ok, [f'serving input {name!r} must be {_EXPECTED[name]}; got shape',
+  check = tf.debugging.Assert(ok, [f'serving input {name} must be {_EXPECTED[name]}; got shape',
                                    tf.shape(x)])
   with tf.control_dependencies([check]):
     return tf.ensure_shape(tf.identity(x), [None, None, None, channels])

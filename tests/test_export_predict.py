@@ -43,7 +43,8 @@ def world(tmp_path_factory):
   paths = export.run([rgb_model, flow_model], str(root / 'export'), names, short_side=32,
                      each=False)
   return {'root': root, 'data_dir': data_dir, 'summary': summary, 'paths': paths,
-          'rgb': rgb_model, 'flow': flow_model, 'names': names}
+          'rgb': rgb_model, 'flow': flow_model, 'names': names,
+          'predictor': predict.Predictor(paths['two_stream'])}
 
 
 def test_evaluate_counts_every_clip_and_writes_reports(world):
@@ -66,7 +67,7 @@ def test_evaluate_counts_every_clip_and_writes_reports(world):
 
 def test_saved_model_scores_as_the_keras_model(world):
   examples = tfds.load(DATASET, split='test[:2]', data_dir=world['data_dir'])
-  predictor = predict.Predictor(world['paths']['two_stream'])
+  predictor = world['predictor']
   result = world['summary']['result']
   for i, ex in enumerate(tfds.as_numpy(examples)):
     out = predictor.predict(ex['video'], ex['flow'])
@@ -80,7 +81,7 @@ def test_saved_model_scores_as_the_keras_model(world):
 
 def test_predict_on_a_real_clip_equals_keras(world, fixture_videos):
   clip = str(fixture_videos / 'short_32frames_30fps.mp4')
-  predictor = predict.Predictor(world['paths']['two_stream'])
+  predictor = world['predictor']
   frames, flow = predict.load_clip(clip, predictor)
   assert frames.shape[1:] == (32, 42, 3) or min(frames.shape[1:3]) == 32
   assert flow.dtype == np.uint8 and flow.shape == (len(frames) - 1,) + frames.shape[1:3] + (2,)
@@ -118,7 +119,7 @@ def test_cli_lists_signature_and_counts_failed_clips(world, fixture_videos, tmp_
 
 
 def test_bad_inputs_give_clear_errors(world, tmp_path):
-  predictor = predict.Predictor(world['paths']['two_stream'])
+  predictor = world['predictor']
   frames = np.zeros((5, 32, 32, 3), np.uint8)
   flow = np.zeros((4, 32, 32, 2), np.uint8)
   with pytest.raises(ValueError, match=r'frames must be uint8 \[T, H, W, 3\]; got float32'):
@@ -132,9 +133,9 @@ def test_bad_inputs_give_clear_errors(world, tmp_path):
   with pytest.raises((tf.errors.InvalidArgumentError, TypeError), match='uint8'):
     sig(frames=tf.zeros([5, 32, 32, 3], tf.float32), flow=tf.constant(flow))
   with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r"'frames' must be uint8 \[T, H, W, 3\]|not compatible"):
+                     match=r"serving input frames must be uint8 \[T, H, W, 3\]|not compatible"):
     sig(frames=tf.zeros([32, 32, 3], tf.uint8), flow=tf.constant(flow))
-  with pytest.raises(tf.errors.InvalidArgumentError, match=r"'flow' must be uint8 \[T-1, H, W, 2\]"):
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"serving input flow must be uint8 \[T-1, H, W, 2\]"):
     sig(frames=tf.constant(frames), flow=tf.zeros([4, 32, 32, 3], tf.uint8))
   broken = tmp_path / 'broken.mp4'
   broken.write_bytes(b'not a video')
