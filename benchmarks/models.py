@@ -102,22 +102,20 @@ def main(argv):
   print(f'machine: {_machine()}; load average before: {os.getloadavg()}')
   print(f'batch {_BATCH.value} (convnet_lstm {_LSTM_BATCH.value}), '
         f'{_STEPS.value} timed steps after the first')
+  print('\n| model | input | batch | jit_compile | params | train ex/s | '
+        'first train step (s) | inference ex/s | first inference (s) |')
+  print('|---|---|---|---|---|---|---|---|---|', flush=True)
   rows = []
   for key in _MODELS.value:
     for jit in (False, True):
       batch = _LSTM_BATCH.value if key == 'convnet_lstm' else _BATCH.value
-      row = _bench(key, jit, batch, _STEPS.value)
-      rows.append(row)
-      print(f'  done {key} jit={jit}: train {row["train"]:.2f} ex/s, '
-            f'infer {row["infer"]:.2f} ex/s', flush=True)
-  print('\n| model | input | batch | jit_compile | params | train ex/s | '
-        'first train step (s) | inference ex/s | first inference (s) |')
-  print('|---|---|---|---|---|---|---|---|---|')
-  for r in rows:
-    print(f'| {r["model"]} | {r["input"]} | {r["batch"]} | {r["jit"]} | '
-          f'{r["params"] / 1e6:.1f}M | {r["train"]:.2f} | '
-          f'{r["train_first"]:.1f} | {r["infer"]:.2f} | '
-          f'{r["infer_first"]:.1f} |')
+      r = _bench(key, jit, batch, _STEPS.value)
+      rows.append(r)
+      print(f'| {r["model"]} | {r["input"]} | {r["batch"]} | {r["jit"]} | '
+            f'{r["params"] / 1e6:.1f}M | {r["train"]:.3f} | '
+            f'{r["train_first"]:.1f} | {r["infer"]:.3f} | '
+            f'{r["infer_first"]:.1f} |', flush=True)
+  print()
   for key in _MODELS.value:
     plain, xla = [r for r in rows if r['model'] == key]
     print(f'{key}: XLA / no XLA = train {xla["train"] / plain["train"]:.2f}x, '

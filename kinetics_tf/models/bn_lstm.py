@@ -10,7 +10,7 @@ population statistics kept per time step for ``max_steps`` steps (later steps
 use the last step's statistics). Training uses the batch's statistics and
 updates step t's moving averages; inference uses step t's moving averages.
 
-The loop over time is a ``keras.ops.scan`` without side effects: it returns
+The loop over time is a ``tf.scan`` without side effects: it returns
 every step's batch statistics and the moving averages are updated once after
 it (so the layer also compiles with XLA). The input-to-hidden products and
 their batch norm are computed for all steps at once, outside the loop.
@@ -19,6 +19,7 @@ their batch norm are computed for all steps at once, outside the loop.
 import keras
 from keras import layers
 from keras import ops
+import tensorflow as tf
 
 from kinetics_tf import constants
 from kinetics_tf.models import common
@@ -136,8 +137,7 @@ class BNLSTM(layers.Layer):
       if training:
         mean_c, var_c = ops.moments(c, axes=[0])
       h = ops.sigmoid(o) * ops.tanh(self._normalize(c, mean_c, var_c, 'c'))
-      new = (h, c, mean_h, var_h, mean_c, var_c, t + 1.0)
-      return new, new
+      return (h, c, mean_h, var_h, mean_c, var_c, t + 1.0)
 
     # The carry also holds the step's batch statistics (so that the scan
     # returns them) and the step count t.
@@ -146,7 +146,9 @@ class BNLSTM(layers.Layer):
         ops.zeros((size,), dtype=xh.dtype)
         for size in (4 * self.units, 4 * self.units, self.units, self.units)
     ) + (ops.zeros((), dtype=xh.dtype),)
-    _, ys = ops.scan(step, init, ops.transpose(xh, (1, 0, 2)))
+    # tf.scan bounds its while loop (maximum_iterations), which XLA needs to
+    # compile the loop's gradient; keras.ops.scan does not.
+    ys = tf.scan(step, ops.transpose(xh, (1, 0, 2)), initializer=init)
     if training:
       self._update_moving_stats(steps, {'x': stats_x, 'h': ys[2:4],
                                         'c': ys[4:6]})
