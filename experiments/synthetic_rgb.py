@@ -1,11 +1,13 @@
-r"""Two-stream RGB stream, tiny, on the synthetic set (tests and the demo).
+r"""Two-stream RGB stream (1 frame), tiny, on the synthetic set (tests, demo).
 
-  python -m kinetics_tf.train --experiment=synthetic_rgb --model_dir=/tmp/syn_rgb
+  python -m kinetics_tf.train --experiment=synthetic_rgb \
+      --model_dir=/tmp/syn_rgb
 
 Needs ``synthetic_actions/demo`` built (``tfds build synthetic_actions
---imports kinetics_tf.datasets --config=demo``).  Cost: ~3 min on a 2-core
-CPU (300 steps of batch 16 at 40x40 with ResNet-50 at width 1/8; estimated
-from the measured run below, which took ~0.6 s/step).
+--imports kinetics_tf.datasets --config=demo``).  Cost: ~2 min on a 2-core
+CPU: 300 steps of batch 16 at 40x40 with ResNet-50 at width 1/8, ~10 steps/s
+at batch 8 in benchmarks/train.py (so ~5 steps/s here, ~1 min), plus ~30 s of
+start-up and tracing and 3 validations.
 """
 
 from kinetics_tf.training.config import Config

@@ -196,8 +196,17 @@ def load_examples(dataset, split: str, model: str, *,
                      'config built with it')
   decoders = {name: tfds.decode.SkipDecoding() for name, feature
               in features.items() if isinstance(feature, tfds.features.Video)}
+  shard_examples = None
+  if input_context and input_context.num_input_pipelines > 1:
+    shards = builder.info.splits[split].num_shards
+    if shards < input_context.num_input_pipelines:
+      # Too few files to give each input pipeline its own: split examples.
+      shard_examples, input_context = input_context, None
   read_config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context)
   ds = builder.as_dataset(split=split, shuffle_files=shuffle_files,
                           decoders=decoders, read_config=read_config)
+  if shard_examples:
+    ds = ds.shard(shard_examples.num_input_pipelines,
+                  shard_examples.input_pipeline_id)
   return ds.map(lambda ex: {key: ex[key], 'label': ex['label']},
                 num_parallel_calls=AUTOTUNE)
