@@ -145,8 +145,10 @@ def dense_models(model: keras.Model, **kwargs) -> dict[str, DenseModel]:
 
 
 def failure_reason(dm: Mapping[str, DenseModel], num_frames: int, height: int, width: int,
-                   flow_fields: int | None) -> tuple[str, str] | None:
+                   flow_fields: int | None, label: int = 0) -> tuple[str, str] | None:
   """(kind, reason) when a clip cannot be scored by every model in ``dm``, else None."""
+  if label < 0:
+    return 'unlabelled', 'the clip has no label (label -1), so accuracy cannot count it'
   if num_frames < 1:
     return 'no_frames', 'the clip has no frames'
   crop = max(m.crop for m in dm.values())
@@ -181,7 +183,7 @@ def _prepare_fn(dm: Mapping[str, DenseModel]):
                     lambda: tf.zeros([0, 0, 3], tf.uint8))
     height, width = tf.shape(first)[0], tf.shape(first)[1]
     flow_fields = tf.shape(example['flow'])[0] if 'flow' in example else num_frames - 1
-    ok = num_frames >= (2 if 'flow' in dm else 1)
+    ok = (num_frames >= (2 if 'flow' in dm else 1)) & (example['label'] >= 0)
     if not resized:
       ok &= tf.minimum(height, width) >= crop
     if 'flow' in dm:
@@ -226,7 +228,7 @@ def score_dataset(dm: Mapping[str, DenseModel], ds: tf.data.Dataset, *, batch_si
       for i in np.nonzero(~ok)[0]:
         kind, reason = failure_reason(
             dm, int(batch['num_frames'][i]), int(batch['height'][i]), int(batch['width'][i]),
-            int(batch['flow_fields'][i])) or ('error', 'could not be scored')
+            int(batch['flow_fields'][i]), int(batch['label'][i])) or ('error', 'could not be scored')
         failures.append({'clip': names[i], 'kind': kind, 'reason': f'{names[i]}: {reason}'})
       if ok.any():
         for k, fn in fns.items():

@@ -145,14 +145,14 @@ def test_bad_inputs_give_clear_errors(world, tmp_path):
     predict.Predictor(str(tmp_path))
 
 
-def test_clip_too_short_for_flow_is_counted_not_dropped(world):
+def test_short_or_unlabelled_clips_are_counted_not_dropped(world):
   dm = {**evaluate.dense_models(world['rgb']), **evaluate.dense_models(world['flow'])}
   rng = np.random.default_rng(0)
-  clips = [(12, 'ok'), (1, 'one_frame')]
+  clips = [(12, 'ok', 3), (1, 'one_frame', 3), (12, 'unlabelled', -1)]
   ds = tf.data.Dataset.from_generator(
       lambda: ({'video': rng.integers(0, 255, (t, 32, 32, 3), np.uint8),
                 'flow': rng.integers(0, 255, (t - 1, 32, 32, 2), np.uint8),
-                'label': 3, 'youtube_id': name} for t, name in clips),
+                'label': label, 'youtube_id': name} for t, name, label in clips),
       output_signature={'video': tf.TensorSpec([None, 32, 32, 3], tf.uint8),
                         'flow': tf.TensorSpec([None, 32, 32, 2], tf.uint8),
                         'label': tf.TensorSpec([], tf.int64),
@@ -160,5 +160,8 @@ def test_clip_too_short_for_flow_is_counted_not_dropped(world):
   result = evaluate.score_dataset(dm, ds, batch_size=2)
   assert result['clips'] == ['ok']
   assert result['scores']['rgb+flow'].shape == (1, 16)
-  assert result['failures'] == [{'clip': 'one_frame', 'kind': 'too_short',
-                                 'reason': 'one_frame: 1 frame: flow needs at least 2 frames'}]
+  assert result['failures'] == [
+      {'clip': 'one_frame', 'kind': 'too_short',
+       'reason': 'one_frame: 1 frame: flow needs at least 2 frames'},
+      {'clip': 'unlabelled', 'kind': 'unlabelled',
+       'reason': 'unlabelled: the clip has no label (label -1), so accuracy cannot count it'}]
