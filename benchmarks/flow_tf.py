@@ -25,6 +25,11 @@ import time
 
 CLIP = 'videos/k400_arm_wrestling_340x256_28fps.mp4'
 
+# benchmarks/flow.py would shadow the `flow` package when run as a script.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
 
 def _frames(count: int, size):
   import cv2  # pylint: disable=import-outside-toplevel

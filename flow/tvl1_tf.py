@@ -33,7 +33,7 @@ STOPPING = ('opencv', 'fixed')
 # Steps per warp of the fixed budget when `iterations` is not given; chosen so
 # that the flow differs from OpenCV's by no more than OpenCV's own change when
 # its epsilon is halved (tests/test_tvl1_tf.py measures both).
-DEFAULT_FIXED_ITERATIONS = 30
+DEFAULT_FIXED_ITERATIONS = 40
 # OpenCV stops building the pyramid below this size (tvl1flow.cpp).
 _MIN_PYRAMID_SIZE = 16
 
@@ -240,15 +240,22 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
   return (flow, steps) if return_steps else flow
 
 
+def default_batch_size() -> int:
+  """Pairs per call: 1 on CPUs (benchmarks/flow_tf.py: a pair's arrays stay
+  in cache and batching was slower per pair), 64 on an accelerator."""
+  return 64 if tf.config.list_physical_devices('GPU') else 1
+
+
 def tvl1(gray_frames, stopping: str = 'opencv', iterations=None,
-         batch_size: int = 8, **params) -> np.ndarray:
+         batch_size=None, **params) -> np.ndarray:
   """TV-L1 flow between consecutive frames, computed in batches of pairs.
 
   Args:
     gray_frames: uint8 [T, H, W] grayscale frames.
     stopping: 'opencv' or 'fixed' (see the module docstring).
     iterations: steps per warp for stopping='fixed'.
-    batch_size: pairs per compiled call; the last batch is padded.
+    batch_size: pairs per compiled call (default: default_batch_size());
+      the last batch is padded.
     **params: OpenCV's DualTVL1 parameters (flow.tvl1.OPENCV_DEFAULTS).
 
   Returns:
@@ -261,7 +268,7 @@ def tvl1(gray_frames, stopping: str = 'opencv', iterations=None,
                      f'{frames.dtype} {frames.shape}.')
   pairs = max(frames.shape[0] - 1, 0)
   out = np.zeros((pairs, *frames.shape[1:], 2), np.float32)
-  batch = max(1, min(batch_size, pairs))
+  batch = max(1, min(batch_size or default_batch_size(), pairs))
   for start in range(0, pairs, batch):
     idx = np.minimum(np.arange(start, start + batch), pairs - 1)
     flow = tvl1_pairs(frames[idx], frames[idx + 1], stopping=stopping,
