@@ -105,8 +105,13 @@ def _datasets(config, strategy, examples_fn, seed):
   val = train_pipeline.make_dataset(
       examples_fn(config.val_split, None, config.seed), config.model,
       config.crop_size, config.batch_size, training=False, **common)
-  # Built once; each validation iterates it afresh (the same examples).
-  val = strategy.experimental_distribute_dataset(val.take(config.eval_batches))
+  # Built once; each validation iterates it afresh (the same examples).  Over
+  # workers, each takes its share of the batches (sums are all-reduced).
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  val = strategy.experimental_distribute_dataset(
+      val.take(config.eval_batches).with_options(options))
   return strategy.distribute_datasets_from_function(train_fn), val
 
 
