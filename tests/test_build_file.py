@@ -23,6 +23,7 @@ def _load_targets():
     return record
 
   scope = {k: rule(k) for k in ('py_library', 'py_binary', 'py_test')}
+  scope['package'] = lambda **kwargs: None
   scope['glob'] = lambda patterns: [str(p.relative_to(ROOT))
                                     for pat in patterns
                                     for p in sorted(ROOT.glob(pat))]

