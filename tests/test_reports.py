@@ -97,3 +97,32 @@ def test_pngs_and_markdown(written):
 def test_bad_stream_shape_raises(tmp_path):
   with pytest.raises(ValueError, match="stream 'rgb' have shape \\(5, 3\\)"):
     reports.write_report(str(tmp_path), {'rgb': RGB[:, :3]}, LABELS, NAMES)
+
+
+def test_scores_npz_feeds_the_curation_tools(written):
+  from kinetics_tf.curation import scores as scores_lib  # pylint: disable=g-import-not-at-top
+  out, summary = written
+  primary = scores_lib.load_scores(os.path.join(out, 'scores.npz'))
+  assert list(primary.ids) == ['v0', 'v1', 'v2', 'v3', 'v4']
+  np.testing.assert_array_equal(primary.labels, LABELS)
+  np.testing.assert_allclose(primary.scores, (RGB + FLOW) / 2, rtol=1e-6)
+  assert tuple(primary.class_names) == NAMES
+  flow = scores_lib.load_scores(os.path.join(out, summary['files']['flow']['scores_npz']))
+  np.testing.assert_allclose(flow.scores, FLOW, rtol=1e-6)
+
+
+def test_no_temporary_files_are_left(written):
+  out, _ = written
+  assert not [n for n in os.listdir(out) if '.tmp' in n]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+  from kinetics_tf.reports import files  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'summary.json'
+  path.write_text('old')
+  with pytest.raises(RuntimeError):
+    with files.atomic_path(str(path)) as tmp, open(tmp, 'w') as f:
+      f.write('half')
+      raise RuntimeError('killed mid-write')
+  assert path.read_text() == 'old'
+  assert os.listdir(tmp_path) == ['summary.json']

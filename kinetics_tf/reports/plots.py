@@ -11,6 +11,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np  # noqa: E402
 
+from kinetics_tf.reports import files as files_lib  # noqa: E402
+
 _ROWS_PER_COLUMN = 100
 
 
@@ -42,7 +44,8 @@ def per_class_chart(accuracy: np.ndarray, class_names: Sequence[str], path: str,
     ax.set_xlabel('accuracy', fontsize=7)
   fig.suptitle(title, fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  with files_lib.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=100)
   plt.close(fig)
   return path
 
@@ -62,7 +65,8 @@ def flow_gain_chart(gains: Sequence[dict], path: str, k: int = 20) -> str:
   ax.set_xlabel('flow accuracy - RGB accuracy', fontsize=7)
   ax.set_title('Classes where motion matters most', fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  with files_lib.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=100)
   plt.close(fig)
   return path
 
@@ -79,6 +83,7 @@ def group_chart(groups: Sequence[dict], path: str, title: str) -> str:
   ax.set_xlabel('accuracy', fontsize=7)
   ax.set_title(title, fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  with files_lib.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=100)
   plt.close(fig)
   return path

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from kinetics_tf.reports import files as files_lib
 from kinetics_tf.reports import metrics
 from kinetics_tf.reports import plots
 
@@ -37,12 +38,21 @@ def _clean(value: Any) -> Any:
 
 
 def _write_csv(path: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-  with open(path, 'w', newline='') as f:
+  with files_lib.atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(header)
     for row in rows:
       writer.writerow(['' if isinstance(v, float) and not math.isfinite(v)
                        else (f'{v:.6f}' if isinstance(v, float) else v) for v in row])
+  return path
+
+
+def _write_scores(path, clip_ids, labels, scores, class_names) -> str:
+  """Per-clip scores as the curation tools read them (kinetics_tf.curation.scores)."""
+  with files_lib.atomic_path(path) as tmp:
+    np.savez_compressed(tmp, ids=np.asarray(clip_ids, dtype=str), labels=labels,
+                        scores=scores.astype(np.float32),
+                        class_names=np.asarray(class_names, dtype=str))
   return path
 
 
@@ -76,7 +86,8 @@ def _stream_files(out_dir, stream, scores, labels, class_names, clip_ids, groups
       [(r + 1, p['true'], p['predicted'], p['count'], p['true_clips'], p['rate'])
        for r, p in enumerate(confusions)])
   files['confusion_matrix_npy'] = os.path.join(out_dir, f'confusion_matrix_{slug}.npy')
-  np.save(files['confusion_matrix_npy'], cm)
+  with files_lib.atomic_path(files['confusion_matrix_npy']) as tmp:
+    np.save(tmp, cm)
   files['confusion_matrix_csv'] = _write_csv(
       os.path.join(out_dir, f'confusion_matrix_{slug}.csv'), ['true \\ predicted'] + list(class_names),
       [[class_names[i]] + [int(v) for v in cm[i]] for i in range(num_classes)])
@@ -160,6 +171,11 @@ def write_report(out_dir: str,
     streams[stream] = metrics.summary(s, labels)
     analyses[stream], files[stream] = _stream_files(out_dir, stream, s, labels, class_names,
                                                     clip_ids, groups)
+    files[stream]['scores_npz'] = _write_scores(
+        os.path.join(out_dir, f'scores_{_slug(stream)}.npz'), clip_ids, labels, s, class_names)
+    if stream == primary:
+      files['scores_npz'] = _write_scores(os.path.join(out_dir, 'scores.npz'), clip_ids, labels,
+                                          s, class_names)
   gains = None
   if 'rgb' in scores and 'flow' in scores:
     gains = metrics.flow_gains(analyses['rgb']['per_class'], analyses['flow']['per_class'],
@@ -177,9 +193,9 @@ def write_report(out_dir: str,
       'files': {k: (os.path.basename(v) if isinstance(v, str) else
                     {kk: os.path.basename(vv) for kk, vv in v.items()}) for k, v in files.items()},
   })
-  with open(os.path.join(out_dir, 'summary.json'), 'w') as f:
+  with files_lib.atomic_path(os.path.join(out_dir, 'summary.json')) as tmp, open(tmp, 'w') as f:
     json.dump(summary, f, indent=2)
-  with open(os.path.join(out_dir, 'report.md'), 'w') as f:
+  with files_lib.atomic_path(os.path.join(out_dir, 'report.md')) as tmp, open(tmp, 'w') as f:
     f.write(_markdown(summary, analyses[primary], class_names))
   return summary
 
