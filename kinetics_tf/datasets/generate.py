@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import multiprocessing
+import os
 from typing import Iterable, Iterator, Sequence
 
 from etils import epath
@@ -160,3 +161,7 @@ def read_report(data_dir) -> list[dict]:
   with path.open() as f:
     return list(csv.DictReader(f))
 
+
+def cpu_count() -> int:
+  return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (
+      os.cpu_count() or 1)
