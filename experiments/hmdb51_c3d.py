@@ -9,7 +9,7 @@ Cost: 5k steps x 30 clips = 0.15M C3D clips; at ~0.5 clips/s on a 2-core CPU
 (C3D ~40x the FLOPs of ResNet-50 at 112x112, ~20 ex/s here) ~3 days: use a
 GPU (figures: benchmarks/models.py and docs/BENCHMARKS.md).
 
-Data: the TFDS dataset 'hmdb51/split1_rgb128' (docs on preparing the data);
+Data: the TFDS dataset 'hmdb51_local/split1_rgb128' (docs on preparing the data);
 --data_dir points at it.
 
 The set has no validation split: the plateau rule watches the last 10% of
@@ -25,7 +25,7 @@ from kinetics_tf.training.config import Config
 def get_config() -> Config:
   return Config(
       name='hmdb51_c3d',
-      dataset='hmdb51/split1_rgb128',
+      dataset='hmdb51_local/split1_rgb128',
       model='c3d',
       crop_size=constants.C3D_CROP,  # §4.4
       batch_size=30,

@@ -9,7 +9,7 @@ Cost: 5k steps x 16 clips x 25 frames = 2M ResNet-50 frames at 299x299; at
 <2 frames/s on a 2-core CPU ~12 days: use a GPU (figures:
 benchmarks/models.py and docs/BENCHMARKS.md).
 
-Data: the TFDS dataset 'hmdb51/split1_rgb340' (docs on preparing the data);
+Data: the TFDS dataset 'hmdb51_local/split1_rgb' (docs on preparing the data);
 --data_dir points at it.
 
 Starts from ImageNet ResNet-50 weights (§4.4), a local Keras weight file
@@ -31,7 +31,7 @@ IMAGENET_WEIGHTS = ('~/.keras/models/'
 def get_config() -> Config:
   return Config(
       name='hmdb51_convnet_lstm',
-      dataset='hmdb51/split1_rgb340',
+      dataset='hmdb51_local/split1_rgb',
       model='convnet_lstm',
       crop_size=constants.RESNET_CROP,  # §4.4
       imagenet_weights=IMAGENET_WEIGHTS,

@@ -9,7 +9,7 @@ Cost: 5k steps x 64 = 0.32M ResNet-50 examples at 299x299; at <2 ex/s on a
 2-core CPU ~2 days: use a GPU (figures: benchmarks/models.py and
 docs/BENCHMARKS.md).
 
-Data: the TFDS dataset 'hmdb51/split1_rgb340_flow' (docs on preparing the
+Data: the TFDS dataset 'hmdb51_local/split1' (docs on preparing the
 data); --data_dir points at it.
 
 Starts from ImageNet ResNet-50 weights (§4.4), a local Keras weight file
@@ -32,7 +32,7 @@ IMAGENET_WEIGHTS = ('~/.keras/models/'
 def get_config() -> Config:
   return Config(
       name='hmdb51_two_stream_flow',
-      dataset='hmdb51/split1_rgb340_flow',
+      dataset='hmdb51_local/split1',
       model='flow',
       crop_size=constants.RESNET_CROP,  # §4.4
       imagenet_weights=IMAGENET_WEIGHTS,

@@ -75,6 +75,24 @@ def test_every_experiment_loads_with_the_papers_numbers():
     assert bool(config.imagenet_weights) == pretrained, name
 
 
+def test_every_experiment_names_a_dataset_config_that_fits_its_model():
+  import kinetics_tf.datasets  # pylint: disable=g-import-not-at-top,unused-import
+  for name in train.experiment_names():
+    config = train.load_experiment(name)
+    builder_name, config_name = config.dataset.split('/')
+    cls = tfds.builder_cls(builder_name)
+    configs = {c.name: c for c in cls.BUILDER_CONFIGS}
+    assert config_name in configs, (name, config.dataset, sorted(configs))
+    stored = configs[config_name]
+    if config.model == 'flow':
+      assert stored.with_flow, (name, config.dataset)
+    if name.startswith('synthetic'):
+      continue
+    side = (constants.C3D_SHORT_SIDE if config.model == 'c3d'
+            else constants.RESNET_SHORT_SIDE)
+    assert stored.short_side == side, (name, config.dataset)
+
+
 def test_config_errors_name_the_field():
   good = train.load_experiment('synthetic_rgb')
   with pytest.raises(ValueError, match=r"model='i3d'"):

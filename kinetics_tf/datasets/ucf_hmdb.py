@@ -71,6 +71,11 @@ def _configs():
          for n in splits_lib.SPLITS]
   out.append(LocalSplitConfig(name='split1_rgb', with_flow=False,
                               description='Official split 1, RGB only.'))
+  # §4.4: the 3D ConvNet takes frames with the shorter side 128.
+  out.append(LocalSplitConfig(
+      name='split1_rgb128', with_flow=False,
+      short_side=constants.C3D_SHORT_SIDE,
+      description='Official split 1, RGB only, shorter side 128 (C3D).'))
   return out
 
 
