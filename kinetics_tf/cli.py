@@ -36,13 +36,16 @@ def demo_main(argv) -> int:
                       'synthetic_rgb.py and synthetic_flow.py)')
   parser.add_argument('--workers', type=int, default=None,
                       help='dataset build processes (default: every core)')
+  parser.add_argument('--seed', type=int, default=0,
+                      help='seed of both streams\' training')
   args = parser.parse_args(argv)
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TF's C++ info/warnings
   from absl import logging  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.ERROR)
   from kinetics_tf import demo  # pylint: disable=g-import-not-at-top
   result = demo.run(args.out_dir, videos=args.videos, config=args.config,
-                    max_steps=args.max_steps, num_workers=args.workers)
+                    max_steps=args.max_steps, num_workers=args.workers,
+                    seed=args.seed)
   print()
   print(result.table)
   print()

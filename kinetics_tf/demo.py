@@ -73,7 +73,7 @@ def build_dataset(data_dir: str, videos: Optional[str] = None,
 
 def train_stream(experiment: str, dataset: str, data_dir: str, model_dir: str,
                  num_classes: int, frame_side: int,
-                 max_steps: Optional[int] = None) -> str:
+                 max_steps: Optional[int] = None, seed: int = 0) -> str:
   """Trains one stream (resuming if model_dir holds a checkpoint); returns
   the path of its final .keras model.
 
@@ -84,7 +84,7 @@ def train_stream(experiment: str, dataset: str, data_dir: str, model_dir: str,
   config = train.load_experiment(experiment)
   crop = min(config.crop_size, frame_side)
   config = config.replace(dataset=dataset, data_dir=data_dir,
-                          num_classes=num_classes, crop_size=crop)
+                          num_classes=num_classes, crop_size=crop, seed=seed)
   if max_steps:
     config = config.replace(max_steps=max_steps,
                             eval_every=min(config.eval_every, max_steps),
@@ -162,8 +162,12 @@ class DemoResult:
 
 def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
         config: str = 'demo', max_steps: Optional[int] = None,
-        num_workers: Optional[int] = None) -> DemoResult:
-  """Runs the whole demo; see the module docstring."""
+        num_workers: Optional[int] = None, seed: int = 0) -> DemoResult:
+  """Runs the whole demo; see the module docstring.
+
+  ``seed`` seeds the training of both streams (initial weights, shuffling,
+  augmentation).
+  """
   from kinetics_tf import evaluate  # pylint: disable=g-import-not-at-top
   from kinetics_tf import export  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
@@ -172,13 +176,17 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   data_dir = os.path.join(out_dir, 'tfds')
   dataset, builder = build_dataset(data_dir, videos, config, num_workers)
   class_names = list(builder.info.features['label'].names)
-  frame_side = min(builder.info.features['video'].shape[1:3])
+  # Synthetic frames have a fixed size; a folder's videos keep their aspect
+  # ratio, with the shorter side resized to the config's.
+  shape = builder.info.features['video'].shape[1:3]
+  frame_side = (builder.builder_config.short_side if None in shape
+                else min(shape))
   streams = {}
   for kind in ('rgb', 'flow'):
     streams[kind] = train_stream(
         f'synthetic_{kind}', dataset, data_dir,
         os.path.join(out_dir, 'train', kind), len(class_names), frame_side,
-        max_steps)
+        max_steps, seed)
   report_dir = os.path.join(out_dir, 'report')
   _say(f'evaluating RGB, Flow and RGB+Flow on {dataset} (test) with the dense '
        f'protocol -> {report_dir}')

@@ -178,6 +178,9 @@ def run(config: Config, model_dir: str,
   strategy = strategy or distribute.make_strategy()
   examples_fn = examples_fn or tfds_examples(config)
   num_classes = config.num_classes or dataset_num_classes(config)
+  # The initial weights come from config.seed too (Python, NumPy and TF
+  # global seeds), so two runs of one config start alike.
+  keras.utils.set_random_seed(config.seed)
   trainer = Trainer(lambda: build_model(config, num_classes), strategy,
                     config.batch_size, config.base_lr, config.momentum,
                     config.weight_decay, config.patience,

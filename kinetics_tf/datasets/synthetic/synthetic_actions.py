@@ -112,8 +112,11 @@ def clip_arrays(config: SyntheticActionsConfig, job: clips.Job):
 class SyntheticActions(builder_lib.ClipBuilder):
   """Procedural action clips: motion-defined and appearance-defined classes."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {
+      '1.0.0': 'First release.',
+      '1.1.0': 'A distinct colour per appearance class (was red or blue).',
+  }
   BUILDER_CONFIGS = [
       SyntheticActionsConfig(
           name='demo', description='16 classes, 48x48, 16 frames, TV-L1 '
