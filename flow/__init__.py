@@ -7,6 +7,6 @@ conventions (25 fps, shorter side resized) in ``flow.video``, which
 every clip the same way without copying code.
 """
 
-from flow.tvl1 import dequantize, quantize, tvl1  # noqa: E402  (module re-export)
+from flow.tvl1 import BACKENDS, dequantize, quantize, tvl1  # noqa: E402  (module re-export)
 
-__all__ = ['tvl1', 'quantize', 'dequantize']
+__all__ = ['BACKENDS', 'tvl1', 'quantize', 'dequantize']

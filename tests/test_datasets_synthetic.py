@@ -137,3 +137,33 @@ def test_tiny_examples_match_the_renderer_and_flow(tiny):
     assert np.abs(ex['video'].astype(int) - frames).mean() < 3
     seen += 1
   assert seen == 4
+
+
+def test_builders_compute_flow_with_the_chosen_backend(monkeypatch, tmp_path):
+  """flow_backend (or KINETICS_TF_FLOW_BACKEND for `tfds build`) reaches flow.tvl1."""
+  from kinetics_tf.datasets import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import clips  # pylint: disable=g-import-not-at-top
+  seen = []
+  real = flow.tvl1
+
+  def spy(gray, backend='opencv', **params):
+    seen.append(backend)
+    return real(gray, 'opencv', **params)  # the TF backend has its own tests.
+
+  monkeypatch.setattr(flow, 'tvl1', spy)
+  gray = to_gray(synthetic.render('move_left', 0, 32, 4))
+  clips.flow_of(gray, clips.Options(with_flow=True, flow_backend='tf'))
+  assert seen and set(seen) == {'tf'}
+
+  def backend_of(**kwargs):
+    b = synthetic.SyntheticActions(config='tiny', data_dir=str(tmp_path), **kwargs)
+    return b._flow_backend  # pylint: disable=protected-access
+
+  monkeypatch.delenv(builder_lib.FLOW_BACKEND_ENV, raising=False)
+  assert backend_of() == 'opencv'  # the paper's flow
+  monkeypatch.setenv(builder_lib.FLOW_BACKEND_ENV, 'tf')
+  assert backend_of() == 'tf'
+  assert backend_of(flow_backend='opencv') == 'opencv'
+  monkeypatch.setenv(builder_lib.FLOW_BACKEND_ENV, 'cuda')
+  with pytest.raises(ValueError, match="'cuda' .*KINETICS_TF_FLOW_BACKEND"):
+    backend_of()

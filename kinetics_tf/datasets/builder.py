@@ -20,13 +20,21 @@ Either way a missing or corrupt clip is skipped and written to
 the build ends by printing that summary.
 """
 
+import dataclasses
 import logging
-from typing import Sequence
+import os
+from typing import Optional, Sequence
+
+import flow
 
 import tensorflow_datasets as tfds
 
 from kinetics_tf.datasets import clips
 from kinetics_tf.datasets import generate
+
+
+# Environment variable naming the TV-L1 backend of builds run by `tfds build`.
+FLOW_BACKEND_ENV = 'KINETICS_TF_FLOW_BACKEND'
 
 
 class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -40,14 +48,24 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     num_workers: local processes building clips when no Beam runner is
       given (1 = this process; spawned processes, so a script calling the
       build needs an ``if __name__ == '__main__':`` guard).
+    flow_backend: TV-L1 backend of ``flow.tvl1``, 'opencv' or 'tf'; default
+      the environment variable KINETICS_TF_FLOW_BACKEND (how ``tfds build``
+      chooses it), else 'opencv', the paper's flow.
     **kwargs: tfds.core.DatasetBuilder arguments (data_dir, config, ...).
   """
 
-  def __init__(self, *, num_workers: int = 1, **kwargs):
+  def __init__(self, *, num_workers: int = 1,
+               flow_backend: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
     if num_workers < 1:
       raise ValueError(f'num_workers must be >= 1, not {num_workers}')
     self._num_workers = num_workers
+    backend = flow_backend or os.environ.get(FLOW_BACKEND_ENV) or 'opencv'
+    if backend not in flow.BACKENDS:
+      raise ValueError(f'flow backend {backend!r} (from '
+                       f'{"flow_backend" if flow_backend else FLOW_BACKEND_ENV})'
+                       f' is not one of {flow.BACKENDS}')
+    self._flow_backend = backend
     self._use_beam = False
 
   def _clip_options(self) -> clips.Options:
@@ -59,13 +77,14 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _build(self, jobs: Sequence[clips.Job], split: str):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
+    options = dataclasses.replace(self._clip_options(),
+                                  flow_backend=self._flow_backend)
     if self._use_beam:
       # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top
-      return beam_build.BuildClips(jobs, self._source(), self._clip_options(),
-                                   report)
+      return beam_build.BuildClips(jobs, self._source(), options, report)
     return generate.local_examples(
-        jobs, self._source(), self._clip_options(), report,
+        jobs, self._source(), options, report,
         num_workers=self._num_workers, desc=f'{self.name} {split}')
 
   def _splits(self, jobs: dict, skips: dict = None) -> dict:

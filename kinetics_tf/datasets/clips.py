@@ -78,6 +78,8 @@ class Options:
     jpeg_quality: JPEG quality of the stored frames.
     max_seconds: decode at most this many seconds of a file (None = all).
     fps: frame rate of the stored frames (§4.4: 25).
+    flow_backend: ``flow.tvl1`` backend, 'opencv' (the paper's flow) or
+      'tf' (TensorFlow/XLA, OpenCV's algorithm and stopping rule).
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -85,6 +87,7 @@ class Options:
   jpeg_quality: int = features_lib.JPEG_QUALITY
   max_seconds: Optional[float] = None
   fps: float = FPS
+  flow_backend: str = 'opencv'
 
 
 class FileSource:
@@ -147,11 +150,12 @@ def flow_of(gray: np.ndarray, opts: Options) -> np.ndarray:
   params = dict(opts.tvl1_params)
   t = gray.shape[0]
   if params.get('useInitialFlow'):
-    return flow.quantize(flow.tvl1(gray, **params))
+    return flow.quantize(flow.tvl1(gray, opts.flow_backend, **params))
   out = np.empty((max(t - 1, 0),) + gray.shape[1:] + (2,), np.uint8)
   for i in range(0, t - 1, _FLOW_CHUNK):
     chunk = gray[i:i + _FLOW_CHUNK + 1]
-    out[i:i + len(chunk) - 1] = flow.quantize(flow.tvl1(chunk, **params))
+    out[i:i + len(chunk) - 1] = flow.quantize(
+        flow.tvl1(chunk, opts.flow_backend, **params))
   return out
 
 
