@@ -177,10 +177,12 @@ def test_a_few_steps_of_each_model_lower_the_loss(model, tiny_data_dir):
   tf.keras.utils.set_random_seed(0)
   trainer = loop.Trainer(lambda: train.build_model(config, 16), strategy, 4,
                          config.base_lr, 0.9, 0.0, patience=1)
-  losses = [float(trainer.train_step(batch)[0]) / 4 for _ in range(6)]
+  # Batch norm over 4 examples makes single steps noisy: 10 steps, and the
+  # mean of the last 3 against the first.
+  losses = [float(trainer.train_step(batch)[0]) / 4 for _ in range(10)]
   assert all(math.isfinite(x) for x in losses)
-  assert np.mean(losses[-2:]) < 0.8 * losses[0], losses
-  assert int(trainer.step.numpy()) == 6
+  assert np.mean(losses[-3:]) < 0.8 * losses[0], losses
+  assert int(trainer.step.numpy()) == 10
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir,
