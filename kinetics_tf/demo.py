@@ -28,6 +28,7 @@ from typing import Optional
 
 import numpy as np
 
+from kinetics_tf.reports import files as files_lib
 from kinetics_tf.reports import metrics
 
 STREAMS = ('rgb', 'flow', 'rgb+flow')
@@ -204,10 +205,12 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   title = (f'Table 4 on {dataset}, test split: top-1 / top-5 (%), '
            f'{clips["scored"]} of {clips["expected"]} clips scored')
   table = format_table(summary, families, title)
-  with open(os.path.join(report_dir, 'table4.md'), 'w') as f:
+  with files_lib.atomic_path(os.path.join(report_dir, 'table4.md')) as tmp, \
+      open(tmp, 'w') as f:
     f.write(table + '\n')
   if families:
-    with open(os.path.join(report_dir, 'families.json'), 'w') as f:
+    with files_lib.atomic_path(os.path.join(report_dir, 'families.json')) as tmp, \
+        open(tmp, 'w') as f:
       json.dump(families, f, indent=2)
   return DemoResult(summary, families, table, report_dir, saved,
                     time.time() - t0)

@@ -25,10 +25,9 @@ import logging
 import os
 from typing import Optional, Sequence
 
-import flow
-
 import tensorflow_datasets as tfds
 
+import flow
 from kinetics_tf.datasets import clips
 from kinetics_tf.datasets import generate
 
