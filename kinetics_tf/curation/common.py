@@ -2,10 +2,10 @@
 
 import csv
 import json
-import os
 import pathlib
-import tempfile
 from typing import Iterable, Mapping, Sequence
+
+from kinetics_tf.reports import files as files_lib
 
 
 class CurationInputError(ValueError):
@@ -55,15 +55,8 @@ def _atomic_write(path, write_fn) -> pathlib.Path:
   """Writes through a temporary file in the same folder, then renames."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                             suffix='.tmp')
-  try:
-    with os.fdopen(fd, 'w', newline='') as f:
-      write_fn(f)
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  with files_lib.atomic_path(str(path)) as tmp, open(tmp, 'w', newline='') as f:
+    write_fn(f)
   return path
 
 

@@ -36,7 +36,6 @@ atomically every ``save_every`` clips, and reused for clips already embedded.
 import dataclasses
 import os
 import pathlib
-import tempfile
 from typing import Callable, Optional, Sequence
 
 import cv2
@@ -45,6 +44,7 @@ import tqdm
 
 from kinetics_tf import constants
 from kinetics_tf.data import video
+from kinetics_tf.reports import files as files_lib
 
 PYRAMID = 'pyramid'
 RESNET50 = 'resnet50'
@@ -248,16 +248,9 @@ def save_cache(path, model_name: str, cache: dict) -> pathlib.Path:
   keys = sorted(cache)
   emb = (np.stack([cache[k] for k in keys]) if keys
          else np.zeros((0, 0), np.float32))
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                             suffix='.npz')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, keys=np.array(keys, dtype=str), embeddings=emb,
-               model=np.array(model_name))
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  with files_lib.atomic_path(str(path)) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, keys=np.array(keys, dtype=str), embeddings=emb,
+             model=np.array(model_name))
   return path
 
 
