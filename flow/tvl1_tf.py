@@ -85,26 +85,51 @@ def pyramid_sizes(height: int, width: int, nscales: int,
   return sizes
 
 
+def _threshold(rho, grad, l_t):
+  """The thresholding step of estimateV: the change of v along grad(I1w)."""
+  return tf.where(rho < -l_t * grad, l_t,
+                  tf.where(rho > l_t * grad, -l_t,
+                           tf.where(grad > np.finfo(np.float32).eps,
+                                    -rho / tf.maximum(grad, 1e-30), 0.0)))
+
+
+def _dual_update(p, g, gx, gy, taut, twin: bool):
+  """(p + taut * g) / (1 + taut * |(gx, gy)|), estimateDualVariables.
+
+  `twin` writes |gx| as max(gx, -gx): the same value, but an expression
+  XLA's common-subexpression pass does not merge with the other component's
+  norm, so each dual variable's kernel computes its norm inline instead of
+  reading a shared norm array from memory.
+  """
+  if twin:
+    gx, gy = tf.maximum(gx, -gx), tf.maximum(gy, -gy)
+  return (p + taut * g) / (1.0 + taut * tf.sqrt(gx * gx + gy * gy))
+
+
 def _step(c, i1wx, i1wy, grad, rho_c, u1, u2, p):
-  """One thresholding + primal + dual step; returns new u1, u2, p, change."""
+  """One thresholding + primal + dual step; returns new u1, u2, p, change.
+
+  The step is memory-bound on a CPU: every array XLA materialises between
+  kernels is a pass over the image. Values shared by the two flow components
+  (the residual rho and its threshold) and by two dual variables (the
+  gradient norms) are therefore written twice, as expressions XLA cannot
+  merge, so that each is recomputed inside the kernel that uses it;
+  benchmarks/flow_tf.py --step measures the effect (docs/BENCHMARKS.md).
+  """
   tau, lam, theta = c[0], c[1], c[2]
   l_t, taut = lam * theta, tau / theta
-  rho = rho_c + i1wx * u1 + i1wy * u2
-  fi = tf.where(rho < -l_t * grad, l_t,
-                tf.where(rho > l_t * grad, -l_t,
-                         tf.where(grad > np.finfo(np.float32).eps,
-                                  -rho / tf.maximum(grad, 1e-30), 0.0)))
-  v1 = u1 + fi * i1wx
-  v2 = u2 + fi * i1wy
-  n1 = v1 + theta * ops.divergence(p[0], p[1])
-  n2 = v2 + theta * ops.divergence(p[2], p[3])
+  # The same residual twice, operands of the products swapped.
+  fi1 = _threshold(rho_c + i1wx * u1 + i1wy * u2, grad, l_t)
+  fi2 = _threshold(rho_c + u1 * i1wx + u2 * i1wy, grad, l_t)
+  n1 = u1 + fi1 * i1wx + theta * ops.divergence(p[0], p[1])
+  n2 = u2 + i1wy * fi2 + theta * ops.divergence(p[2], p[3])
   change = tf.reduce_sum(tf.square(n1 - u1) + tf.square(n2 - u2), [1, 2])
   u1x, u1y = ops.forward_gradient(n1)
   u2x, u2y = ops.forward_gradient(n2)
-  ng1 = 1.0 + taut * tf.sqrt(u1x * u1x + u1y * u1y)
-  ng2 = 1.0 + taut * tf.sqrt(u2x * u2x + u2y * u2y)
-  p = ((p[0] + taut * u1x) / ng1, (p[1] + taut * u1y) / ng1,
-       (p[2] + taut * u2x) / ng2, (p[3] + taut * u2y) / ng2)
+  p = (_dual_update(p[0], u1x, u1x, u1y, taut, twin=False),
+       _dual_update(p[1], u1y, u1x, u1y, taut, twin=True),
+       _dual_update(p[2], u2x, u2x, u2y, taut, twin=False),
+       _dual_update(p[3], u2y, u2x, u2y, taut, twin=True))
   return n1, n2, p, change
 
 
