@@ -26,7 +26,7 @@ batches = (2, 4) if smoke else (16, 32, 64, 128)
 gpus = tf.config.list_physical_devices('GPU')
 device = 'GPU:0' if gpus else 'CPU:0'
 print(f'device: {device} {gpus}; frames {w}x{h}; fixed budget '
-      f'{tvl1_tf.DEFAULT_FIXED_ITERATIONS} steps/warp')
+      f'{tvl1_tf.fixed_iterations(h, w)} steps/warp')
 rng = np.random.default_rng(0)
 base = rng.integers(0, 256, (h + 8, w + 8)).astype(np.float32)
 for batch in batches:

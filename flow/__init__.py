@@ -7,6 +7,8 @@ conventions (25 fps, shorter side resized) in ``flow.video``, which
 every clip the same way without copying code.
 """
 
-from flow.tvl1 import BACKENDS, dequantize, quantize, tvl1  # noqa: E402  (module re-export)
+from flow.tvl1 import (AUTO, BACKENDS, choose_backend, dequantize, quantize,  # noqa: E402  (module re-export)
+                       tvl1)
 
-__all__ = ['BACKENDS', 'tvl1', 'quantize', 'dequantize']
+__all__ = ['AUTO', 'BACKENDS', 'choose_backend', 'tvl1', 'quantize',
+           'dequantize']

@@ -35,7 +35,8 @@ class _FlowFn(beam.DoFn):
     self._opts = opts
 
   def setup(self):
-    extract.init_worker(self._opts.threads)
+    extract.init_worker(self._opts.threads, extract.choose_backend(
+        self._opts.backend, **dict(self._opts.params)))
 
   def process(self, element):
     video, output = element

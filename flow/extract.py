@@ -29,7 +29,7 @@ from flow import video as video_lib
 from flow.constants import FPS
 from flow.outputs import (FORMATS, check_writable, is_done, output_path,
                           read_flow, remove_stale_tmps, write_jpeg, write_npy)
-from flow.tvl1 import quantize, tvl1, tvl1_params
+from flow.tvl1 import choose_backend, quantize, tf_unsupported, tvl1, tvl1_params
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv',
                   '.mpg', '.mpeg', '.3gp', '.ogv', '.wmv')
@@ -49,7 +49,7 @@ class Options:
   fps: float = FPS
   short_side: int | None = DEFAULT_SHORT_SIDE
   max_frames: int | None = None
-  backend: str = 'opencv'
+  backend: str = 'auto'  # flow.tvl1.choose_backend resolves it.
   params: tuple = ()  # (name, value) pairs for flow.tvl1.
   jpeg_quality: int = 95
   chunk: int = 16  # Frame pairs per flow.tvl1 call (bounds memory).
@@ -154,9 +154,17 @@ def process(video, output, opts: Options) -> Result:
   return result
 
 
-def init_worker(threads: int) -> None:
-  """Sets OpenCV's threads in a worker process (flow and resizing)."""
+def init_worker(threads: int, backend: str = 'opencv') -> None:
+  """Sets OpenCV's threads in a worker process (flow and resizing), and
+  TensorFlow's when the TF backend computes the flow."""
   cv2.setNumThreads(threads)
+  if backend == 'tf':
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    try:
+      tf.config.threading.set_intra_op_parallelism_threads(threads)
+      tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already running in this process: keep its pool.
+      pass
 
 
 def _process_job(job) -> Result:
@@ -172,14 +180,15 @@ def run(jobs, workers: int, progress: bool = True):
   start, pairs = time.perf_counter(), 0
   bar = tqdm.tqdm(total=len(jobs), unit='video', desc='flow',
                   disable=not progress, dynamic_ncols=True)
-  threads = jobs[0][2].threads if jobs else 1
+  opts = jobs[0][2] if jobs else Options()
+  setup = (opts.threads, choose_backend(opts.backend, **dict(opts.params)))
   workers = min(workers, len(jobs))
   if workers <= 1:
-    init_worker(threads)
+    init_worker(*setup)
     results, pool = map(_process_job, jobs), None
   else:
     ctx = multiprocessing.get_context('spawn')  # Safe with any backend.
-    pool = ctx.Pool(workers, init_worker, (threads,))
+    pool = ctx.Pool(workers, init_worker, setup)
     results = pool.imap_unordered(_process_job, jobs)
   try:
     for result in results:
@@ -236,7 +245,11 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--fps', type=float, default=FPS)
   parser.add_argument('--max_frames', type=int, default=0,
                       help='decode at most this many frames (0: all)')
-  parser.add_argument('--backend', choices=('opencv', 'tf'), default='opencv')
+  parser.add_argument('--backend', choices=('auto', 'opencv', 'tf'),
+                      default='auto',
+                      help='TV-L1 implementation; auto: the TF backend '
+                      'unless the --tvl1 parameters need OpenCV (measured '
+                      '5-7x faster on CPUs, docs/BENCHMARKS.md)')
   parser.add_argument('--tvl1', type=_param, action='append', default=[],
                       metavar='NAME=VALUE',
                       help='a DualTVL1 parameter, e.g. --tvl1 warps=3')
@@ -244,7 +257,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--overwrite', action='store_true',
                       help='recompute videos whose output exists')
   parser.add_argument('--threads', type=int, default=1,
-                      help='OpenCV threads per worker process')
+                      help='OpenCV (and TF) threads per worker process')
 
 
 def options_from(args) -> Options:
@@ -263,8 +276,12 @@ def check_inputs(args):
   """
   try:
     videos = list_videos(args.inputs)
-    if args.backend == 'opencv':  # Other backends check their own.
-      tvl1_params(**dict(args.tvl1))
+    params = dict(args.tvl1)
+    tvl1_params(**params)
+    problem = tf_unsupported(params) if args.backend == 'tf' else ''
+    if problem:
+      raise ValueError(f'--backend tf does not implement {problem}; use '
+                       '--backend opencv or auto.')
   except (OSError, ValueError) as e:
     return None, str(e)
   problem = check_writable(args.out_dir)
@@ -285,6 +302,10 @@ def main(argv=None) -> int:
   if problem:
     print(f'flow.extract: {problem}', file=sys.stderr)
     return 2
+  backend = choose_backend(opts.backend, **dict(opts.params))
+  print(f'flow.extract: TV-L1 backend {backend}'
+        f'{" (auto)" if opts.backend == "auto" else ""}, {args.workers} '
+        f'worker(s) x {opts.threads} thread(s)')
   stale = remove_stale_tmps(args.out_dir)
   if stale:
     print(f'flow.extract: removed {stale} unfinished output(s) of killed runs')

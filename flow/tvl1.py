@@ -46,6 +46,9 @@ OPENCV_DEFAULTS = {
 _ALIASES = {'lambda': 'lambda_', 'innerIterations': 'innnerIterations'}
 
 BACKENDS = ('opencv', 'tf')
+# Resolved by choose_backend: the default of the extraction tool and the
+# dataset builders.
+AUTO = 'auto'
 
 
 def tvl1_params(**params) -> dict:
@@ -76,13 +79,49 @@ def _check_gray(gray_frames) -> np.ndarray:
   return frames
 
 
+def tf_unsupported(params: dict) -> str:
+  """Why the TF backend cannot run these DualTVL1 parameters ('' if it can)."""
+  p = tvl1_params(**params)
+  if p['gamma'] != 0:
+    return 'gamma != 0 (the illumination term)'
+  if p['useInitialFlow']:
+    return 'useInitialFlow (pairs chained one after another)'
+  if p['medianFiltering'] not in (0, 1, 5):
+    return f'medianFiltering={p["medianFiltering"]} (it has 5x5 or none)'
+  return ''
+
+
+def choose_backend(backend: str = AUTO, **params) -> str:
+  """The TV-L1 backend to run: `backend` itself, or what 'auto' picks.
+
+  'auto' picks 'tf' (flow.tvl1_tf with OpenCV's stopping rule) whenever it
+  supports the parameters, else 'opencv'.  Measured on a 2-core CPU
+  (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
+  pair 5-7x faster than OpenCV at every frame size from 64x48 to 340x256,
+  after a compile of about 10 s per frame size per process, repaid after 7
+  pairs at 340x256 and 125 at 64x48; on an accelerator it runs batches.  Its
+  flow differs from OpenCV's by 0.003-0.02 px on average, a tenth of one
+  step of the uint8 storage (0.157 px).
+
+  Raises:
+    ValueError: an unknown backend or parameter.
+  """
+  if backend == AUTO:
+    return 'opencv' if tf_unsupported(params) else 'tf'
+  if backend not in BACKENDS:
+    raise ValueError(f'unknown flow backend {backend!r}; use one of '
+                     f'{BACKENDS + (AUTO,)}')
+  return backend
+
+
 def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
   """TV-L1 flow between each pair of consecutive frames.
 
   Args:
     gray_frames: uint8 [T, H, W] grayscale frames (T >= 1).
-    backend: 'opencv' (cv2.optflow.DualTVL1OpticalFlow) or 'tf'
-      (flow.tvl1_tf, imported only when asked for).
+    backend: 'opencv' (cv2.optflow.DualTVL1OpticalFlow), 'tf'
+      (flow.tvl1_tf, imported only when asked for) or 'auto'
+      (choose_backend).
     **params: DualTVL1 parameters (see OPENCV_DEFAULTS; 'lambda' and
       'innerIterations' are accepted too). With useInitialFlow=True each pair
       starts from the previous pair's flow (the first from zero).
@@ -95,11 +134,10 @@ def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
     ValueError: bad frames, an unknown parameter or backend.
   """
   frames = _check_gray(gray_frames)
+  backend = choose_backend(backend, **params)
   if backend == 'tf':
     tvl1_tf = importlib.import_module('flow.tvl1_tf')
     return tvl1_tf.tvl1(frames, **params)
-  if backend != 'opencv':
-    raise ValueError(f'unknown flow backend {backend!r}; use one of {BACKENDS}')
   opts = tvl1_params(**params)
   algo = cv2.optflow.DualTVL1OpticalFlow_create(**opts)
   t, h, w = frames.shape

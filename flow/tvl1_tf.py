@@ -27,13 +27,20 @@ import numpy as np
 import tensorflow as tf
 
 from flow import _tvl1_tf_ops as ops
+from flow.tvl1 import tf_unsupported
 from flow.tvl1 import tvl1_params
 
 STOPPING = ('opencv', 'fixed')
-# Steps per warp of the fixed budget when `iterations` is not given; chosen so
-# that the flow differs from OpenCV's by no more than OpenCV's own change when
-# its epsilon is halved (tests/test_tvl1_tf.py measures both).
-DEFAULT_FIXED_ITERATIONS = 40
+# Steps per warp of the fixed budget when `iterations` is not given, by frame
+# size (fixed_iterations): the fewest, in steps of 5, for which the flow of
+# real pairs differs from OpenCV's by no more than OpenCV's own change when
+# its epsilon is halved (tests/test_tvl1_tf.py checks both sizes;
+# docs/BENCHMARKS.md has the sweep: 20 failed at 128x96 and 340x256, 30
+# failed at 64x48).  OpenCV's rule itself averages ~780 steps per pair on
+# Kinetics frames at 340x256; 25 x 5 warps x 5 levels = 625.
+FIXED_ITERATIONS = 25
+SMALL_FRAME_ITERATIONS = 40
+SMALL_FRAME_SIDE = 96  # Shorter side below which SMALL_FRAME_ITERATIONS.
 # OpenCV stops building the pyramid below this size (tvl1flow.cpp).
 _MIN_PYRAMID_SIZE = 16
 
@@ -46,20 +53,13 @@ def _solver_config(params: dict, stopping: str, iterations) -> tuple:
     raise ValueError(f'unknown stopping rule {stopping!r}; use one of '
                      f'{STOPPING}.')
   p = tvl1_params(**params)
-  if p['gamma'] != 0:
+  problem = tf_unsupported(params)
+  if problem:
     raise NotImplementedError(
-        'gamma != 0 (illumination term) is not implemented in the TF '
-        'backend; use backend="opencv" for it.')
-  if p['useInitialFlow']:
-    raise NotImplementedError(
-        'useInitialFlow chains pairs one after another, which defeats '
-        'batching; use backend="opencv" for it.')
-  if p['medianFiltering'] not in (0, 1, 5):
-    raise NotImplementedError(
-        f'medianFiltering={p["medianFiltering"]}: the TF backend has the '
-        '5x5 median (OpenCV\'s default) or none (0 or 1).')
+        f'the TF backend does not implement {problem}; use '
+        'backend="opencv" for it.')
   if stopping == 'fixed':
-    iterations = int(iterations or DEFAULT_FIXED_ITERATIONS)
+    iterations = int(iterations)
     if iterations < 1:
       raise ValueError(f'iterations must be >= 1; got {iterations}.')
   elif iterations is not None:
@@ -70,6 +70,12 @@ def _solver_config(params: dict, stopping: str, iterations) -> tuple:
           int(p['innnerIterations']), int(p['outerIterations']),
           float(p['scaleStep']), p['medianFiltering'] > 1, stopping,
           iterations)
+
+
+def fixed_iterations(height: int, width: int) -> int:
+  """Default steps per warp of stopping='fixed' for frames of this size."""
+  return (SMALL_FRAME_ITERATIONS if min(height, width) < SMALL_FRAME_SIDE
+          else FIXED_ITERATIONS)
 
 
 def pyramid_sizes(height: int, width: int, nscales: int,
@@ -240,7 +246,7 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
     frames1: [B, H, W] second frames, same shape.
     stopping: 'opencv' (OpenCV's epsilon rule) or 'fixed'.
     iterations: steps per warp for stopping='fixed'
-      (default DEFAULT_FIXED_ITERATIONS).
+      (default fixed_iterations(H, W)).
     return_steps: also return the steps each pair took over all levels and
       warps (int32 [B]).
     **params: OpenCV's DualTVL1 parameters (flow.tvl1.OPENCV_DEFAULTS).
@@ -252,7 +258,6 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
     ValueError: shapes differ or are not [B, H, W]; bad parameters.
     NotImplementedError: gamma != 0, useInitialFlow, a median size not 5.
   """
-  config = _solver_config(params, stopping, iterations)
   a, b = tf.convert_to_tensor(frames0), tf.convert_to_tensor(frames1)
   if a.shape.rank != 3 or a.shape != b.shape:
     raise ValueError(f'tvl1_pairs wants two [B,H,W] batches of one shape; '
@@ -260,6 +265,9 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
   if min(a.shape[1:]) < 3:
     raise ValueError(f'frames of {a.shape[1]}x{a.shape[2]} are too small '
                      'for TV-L1 (at least 3x3).')
+  if stopping == 'fixed' and iterations is None:
+    iterations = fixed_iterations(a.shape[1], a.shape[2])
+  config = _solver_config(params, stopping, iterations)
   flow, steps = _compiled(config)(tf.cast(a, tf.float32),
                                   tf.cast(b, tf.float32))
   return (flow, steps) if return_steps else flow

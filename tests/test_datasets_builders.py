@@ -74,7 +74,9 @@ def report(builder):
 
 
 def expected_flow(frames):
-  return flow.quantize(flow.tvl1(video_lib.to_gray(frames), **dict(CHEAP)))
+  """The flow the builders store by default (flow backend 'auto')."""
+  return flow.quantize(flow.tvl1(video_lib.to_gray(frames), 'auto',
+                                 **dict(CHEAP)))
 
 
 # ----------------------------------------------------------------- kinetics400

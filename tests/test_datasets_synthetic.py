@@ -160,7 +160,15 @@ def test_builders_compute_flow_with_the_chosen_backend(monkeypatch, tmp_path):
     return b._flow_backend  # pylint: disable=protected-access
 
   monkeypatch.delenv(builder_lib.FLOW_BACKEND_ENV, raising=False)
-  assert backend_of() == 'opencv'  # the paper's flow
+  assert backend_of() == 'opencv'  # OpenCV is faster on its tiny clips.
+  assert builder_lib.ClipBuilder.DEFAULT_FLOW_BACKEND == 'auto'
+  monkeypatch.setenv(builder_lib.FLOW_BACKEND_ENV, 'auto')
+  assert backend_of() == 'auto'
+  options = clips.Options(with_flow=True, flow_backend='auto',
+                          tvl1_params=synthetic.SYNTHETIC_TVL1)
+  seen.clear()
+  clips.flow_of(gray, options)
+  assert seen == ['auto']  # flow.tvl1 resolves it (tests/test_flow.py).
   monkeypatch.setenv(builder_lib.FLOW_BACKEND_ENV, 'tf')
   assert backend_of() == 'tf'
   assert backend_of(flow_backend='opencv') == 'opencv'

@@ -91,6 +91,33 @@ def test_bad_arguments_are_rejected():
     flow.tvl1(frames.astype(np.float32))
 
 
+def test_auto_backend_is_tf_unless_the_parameters_need_opencv():
+  assert flow.choose_backend() == flow.choose_backend('auto') == 'tf'
+  assert flow.choose_backend('auto', warps=3, nscales=2) == 'tf'
+  assert flow.choose_backend('auto', medianFiltering=1) == 'tf'
+  for params in (dict(gamma=0.1), dict(useInitialFlow=True),
+                 dict(medianFiltering=3)):
+    assert flow.choose_backend('auto', **params) == 'opencv', params
+  assert flow.choose_backend('opencv') == 'opencv'
+  assert flow.choose_backend('tf', gamma=0.1) == 'tf'  # tvl1_tf says no.
+  with pytest.raises(ValueError, match="unknown flow backend 'cuda'"):
+    flow.choose_backend('cuda')
+  with pytest.raises(ValueError, match='unknown TV-L1 parameter'):
+    flow.choose_backend('auto', taux=1)
+
+
+def test_auto_backend_runs_the_backend_it_chooses(monkeypatch):
+  frames, _ = _warped_pair()
+  ran = []
+  import flow.tvl1_tf as tvl1_tf  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(tvl1_tf, 'tvl1', lambda f, **p: ran.append(p) or
+                      np.zeros((len(f) - 1, *f.shape[1:], 2), np.float32))
+  flow.tvl1(frames, 'auto', warps=2)
+  assert ran == [dict(warps=2)]
+  chained = flow.tvl1(frames, 'auto', useInitialFlow=True)  # OpenCV's.
+  assert len(ran) == 1 and np.abs(chained).max() > 0.5
+
+
 def test_quantize_round_trip_within_half_a_step():
   step = 2 * FLOW_BOUND / 255
   px = np.linspace(-FLOW_BOUND, FLOW_BOUND, 10_001, dtype=np.float32)

@@ -46,20 +46,29 @@ def videos(tmp_path_factory):
   return [_write_video(folder / f'clip{i}.mp4', 4, seed=i) for i in range(2)]
 
 
-def _main(*args):
-  return extract.main([str(a) for a in args] + ['--no_progress'])
+def _main(*args, default_backend=False):
+  """Runs the CLI; with OpenCV's backend unless asked for the default (the
+  TF backend compiles for ~10 s per frame size and process; the tests of
+  the default are test_npy_output_matches_the_library and the TF backend's
+  own)."""
+  args = [str(a) for a in args] + ['--no_progress']
+  if not default_backend and '--backend' not in args:
+    args += ['--backend', 'opencv']
+  return extract.main(args)
 
 
 def test_npy_output_matches_the_library(videos, tmp_path, capsys):
   out = tmp_path / 'out'
   assert _main(*videos, '--out_dir', out, '--short_side', 0,
-               '--workers', 1) == 0
-  assert '2 done (6 pairs' in capsys.readouterr().out
+               '--workers', 1, default_backend=True) == 0
+  printed = capsys.readouterr().out
+  assert 'TV-L1 backend tf (auto)' in printed and '2 done (6 pairs' in printed
   for path in videos:
     stored = np.load(out / f'{path.stem}.npy')
     gray = video_lib.to_gray(video_lib.decode(path))
     assert stored.dtype == np.uint8 and stored.shape == (3, H, W, 2)
-    np.testing.assert_array_equal(stored, flow.quantize(flow.tvl1(gray)))
+    np.testing.assert_array_equal(stored,
+                                  flow.quantize(flow.tvl1(gray, 'tf')))
     # The texture drifts right by 1 px per frame.
     dx = flow.dequantize(stored)[:, 8:-8, 8:-8, 0]
     assert abs(np.median(dx) - 1.0) < 0.2
@@ -69,12 +78,20 @@ def test_tvl1_flags_reach_opencv(videos, tmp_path, capsys):
   out = tmp_path / 'out'
   assert _main(videos[0], '--out_dir', out, '--short_side', 0, '--workers', 1,
                '--tvl1', 'warps=1', '--tvl1', 'nscales=1') == 0
+  assert 'TV-L1 backend opencv,' in capsys.readouterr().out
   gray = video_lib.to_gray(video_lib.decode(videos[0]))
   np.testing.assert_array_equal(
       np.load(out / 'clip0.npy'),
       flow.quantize(flow.tvl1(gray, warps=1, nscales=1)))
   assert _main(videos[0], '--out_dir', out, '--tvl1', 'taux=1') == 2
   assert "unknown TV-L1 parameter 'taux'" in capsys.readouterr().err
+  assert _main(videos[0], '--out_dir', out, '--backend', 'tf', '--tvl1',
+               'gamma=0.1') == 2
+  assert '--backend tf does not implement gamma' in capsys.readouterr().err
+  assert _main(videos[0], '--out_dir', tmp_path / 'g', '--short_side', 0,
+               '--tvl1', 'gamma=0.1', '--tvl1', 'warps=1', '--tvl1',
+               'nscales=1', default_backend=True) == 0
+  assert 'TV-L1 backend opencv (auto)' in capsys.readouterr().out
 
 
 def test_chunks_join_without_a_gap(videos, tmp_path):
@@ -152,7 +169,8 @@ def test_killed_run_resumes_without_recomputing(tmp_path, capsys):
   for i in range(6):
     _write_video(src / f'v{i}.mp4', 5, seed=i)
   cmd = [sys.executable, '-m', 'flow.extract', str(src), '--out_dir',
-         str(out), '--short_side', '0', '--workers', '1', '--no_progress']
+         str(out), '--short_side', '0', '--workers', '1', '--no_progress',
+         '--backend', 'opencv']
   proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
   deadline = time.time() + 120
@@ -198,7 +216,8 @@ def test_beam_pipeline_on_two_videos(videos, tmp_path, caplog):
   from flow import beam as flow_beam  # pylint: disable=import-outside-toplevel
   out = tmp_path / 'out'
   args = [str(v) for v in videos] + ['--out_dir', str(out), '--short_side',
-                                     '32', '--runner', 'DirectRunner']
+                                     '32', '--runner', 'DirectRunner',
+                                     '--backend', 'opencv']
   assert flow_beam.main(args) == 0
   assert sorted(p.name for p in out.glob('*.npy')) == ['clip0.npy', 'clip1.npy']
   assert np.load(out / 'clip0.npy').shape == (3, 32, 43, 2)

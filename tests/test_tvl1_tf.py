@@ -45,8 +45,8 @@ def _synthetic_pair(seed):
   return as_u8(tex), as_u8(frame1), np.stack([fx, fy], -1)
 
 
-def _real_pairs(videos: pathlib.Path, count):
-  """`count` consecutive gray pairs at WxH from the first fixture clips."""
+def _real_pairs(videos: pathlib.Path, count, size=(W, H)):
+  """`count` consecutive gray pairs at size (W, H) from the fixture clips."""
   first, second = [], []
   for path in sorted(videos.iterdir()):
     if 'ntu' in path.name:  # 1080p: slow to decode, nothing new here
@@ -57,7 +57,7 @@ def _real_pairs(videos: pathlib.Path, count):
       ok, bgr = cap.read()
       assert ok, f'{path}: could not read 3 frames'
       gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-      frames.append(cv2.resize(gray, (W, H), interpolation=cv2.INTER_AREA))
+      frames.append(cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
     first += frames[:2]
     second += frames[1:]
   return np.stack(first[:count]), np.stack(second[:count])
@@ -184,9 +184,26 @@ def test_real_clips_fixed_budget_within_opencv_sensitivity(real):
   sensitivity = _epd(ref_half_eps, ref).mean()
   flow = tvl1_tf.tvl1_pairs(a, b, stopping='fixed').numpy()
   diff = _epd(flow, ref).mean()
-  print(f'real clips, fixed budget ({tvl1_tf.DEFAULT_FIXED_ITERATIONS} '
+  print(f'real clips, fixed budget ({tvl1_tf.fixed_iterations(H, W)} '
         f'steps/warp): mean |tf - opencv| {diff:.4f} px; OpenCV eps/2 vs '
         f'eps: {sensitivity:.4f} px')
+  assert diff <= sensitivity
+
+
+def test_real_clips_fixed_budget_on_larger_frames(fixture_videos):
+  """From a shorter side of 96 the default budget is smaller, and enough."""
+  w, h = 128, 96
+  budget = tvl1_tf.fixed_iterations(h, w)
+  assert budget == tvl1_tf.FIXED_ITERATIONS < tvl1_tf.fixed_iterations(H, W)
+  a, b = _real_pairs(fixture_videos, 8, (w, h))
+  ref = _opencv(a, b)
+  sensitivity = _epd(_opencv(a, b, epsilon=0.005), ref).mean()
+  flow, steps = tvl1_tf.tvl1_pairs(a, b, stopping='fixed', return_steps=True)
+  diff = _epd(flow.numpy(), ref).mean()
+  print(f'real clips at {w}x{h}, fixed budget ({budget} steps/warp): mean '
+        f'|tf - opencv| {diff:.4f} px; OpenCV eps/2 vs eps: '
+        f'{sensitivity:.4f} px')
+  assert set(steps.numpy()) == {budget * 5 * 5}  # warps x pyramid levels
   assert diff <= sensitivity
 
 

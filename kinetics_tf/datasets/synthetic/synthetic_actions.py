@@ -113,6 +113,10 @@ class SyntheticActions(builder_lib.ClipBuilder):
   """Procedural action clips: motion-defined and appearance-defined classes."""
 
   VERSION = tfds.core.Version('1.1.0')
+  # OpenCV, not 'auto': at 48x48 with SYNTHETIC_TVL1 a clip's 15 pairs take
+  # 32 ms in OpenCV and 50 ms in the TF backend (plus ~7 s compiling), one
+  # thread (docs/BENCHMARKS.md); the TF backend pays off on larger frames.
+  DEFAULT_FLOW_BACKEND = 'opencv'
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
       '1.1.0': 'A distinct colour per appearance class (was red or blue).',
