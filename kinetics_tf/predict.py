@@ -76,17 +76,22 @@ class Predictor:
     return {k: v.numpy() for k, v in self.signature(**inputs).items()}
 
 
-def compute_flow(frames: np.ndarray) -> np.ndarray:
-  """uint8 [T-1, H, W, 2] TV-L1 flow of RGB frames, quantised as the datasets store it."""
+def compute_flow(frames: np.ndarray, backend: str = flow_lib.AUTO) -> np.ndarray:
+  """uint8 [T-1, H, W, 2] TV-L1 flow of RGB frames, quantised as the datasets store it.
+
+  ``backend`` as ``flow.tvl1``'s; 'auto' (the TF backend) is what the dataset
+  builders use by default.
+  """
   gray = video_lib.to_gray(frames)
   chunks = []
   for start in range(0, len(gray) - 1, _FLOW_CHUNK):
-    chunks.append(flow_lib.quantize(flow_lib.tvl1(gray[start:start + _FLOW_CHUNK + 1])))
+    chunks.append(flow_lib.quantize(
+        flow_lib.tvl1(gray[start:start + _FLOW_CHUNK + 1], backend)))
   return np.concatenate(chunks) if chunks else np.zeros((0,) + gray.shape[1:] + (2,), np.uint8)
 
 
-def load_clip(path: str, predictor: Predictor,
-              flow_path: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def load_clip(path: str, predictor: Predictor, flow_path: str | None = None,
+              flow_backend: str = flow_lib.AUTO) -> tuple[np.ndarray, np.ndarray | None]:
   """Decodes a clip for ``predictor``: frames and, when needed, flow.
 
   Raises:
@@ -114,14 +119,14 @@ def load_clip(path: str, predictor: Predictor,
                          f'[{len(frames) - 1}, {frames.shape[1]}, {frames.shape[2]}, 2]); '
                          'extract it with python -m flow.extract at the same --short_side')
     else:
-      flow = compute_flow(frames)
+      flow = compute_flow(frames, flow_backend)
   return frames, flow
 
 
-def predict_video(predictor: Predictor, path: str,
-                  flow_path: str | None = None) -> dict[str, Any]:
+def predict_video(predictor: Predictor, path: str, flow_path: str | None = None,
+                  flow_backend: str = flow_lib.AUTO) -> dict[str, Any]:
   """The signature's outputs for one video file (see ``kinetics_tf.export``)."""
-  frames, flow = load_clip(path, predictor, flow_path)
+  frames, flow = load_clip(path, predictor, flow_path, flow_backend)
   return predictor.predict(frames if predictor.needs_frames else None, flow)
 
 
@@ -131,7 +136,8 @@ def format_top5(out: dict[str, np.ndarray]) -> str:
                    for i, (n, p) in enumerate(zip(names, out['top5_probabilities'])))
 
 
-def extract_features(predictor: Predictor, folder: str, out_file: str) -> dict[str, Any]:
+def extract_features(predictor: Predictor, folder: str, out_file: str,
+                     flow_backend: str = flow_lib.AUTO) -> dict[str, Any]:
   """Pooled features of every video under ``folder`` into ``out_file`` (.npz).
 
   The file holds 'videos' (relative paths), 'features' [N, D],
@@ -145,7 +151,7 @@ def extract_features(predictor: Predictor, folder: str, out_file: str) -> dict[s
   names, feats, probs, failed = [], [], [], []
   for path, key in tqdm.tqdm(videos, unit='video', desc='features'):
     try:
-      out = predict_video(predictor, str(path))
+      out = predict_video(predictor, str(path), flow_backend=flow_backend)
     except (video_lib.DecodeError, ValueError) as e:
       failed.append((str(key), str(e)))
       continue
@@ -174,6 +180,9 @@ def define_flags():
                       'of python -m flow.extract); default: computed here.')
   flags.DEFINE_string('features_out', None, 'Write pooled features of --video (file or '
                       'folder) to this .npz file.')
+  flags.DEFINE_enum('flow_backend', flow_lib.AUTO, flow_lib.BACKENDS + (flow_lib.AUTO,),
+                    'TV-L1 implementation when flow is computed here (flow.tvl1); auto: '
+                    'the TF backend, as the dataset builders use by default.')
 
 
 def main(argv):
@@ -183,10 +192,10 @@ def main(argv):
   predictor = Predictor(FLAGS.model)
   if FLAGS.features_out:
     source = FLAGS.video
-    result = extract_features(predictor, source, FLAGS.features_out)
+    result = extract_features(predictor, source, FLAGS.features_out, FLAGS.flow_backend)
     return 1 if result['failed'] and not result['done'] else 0
   try:
-    out = predict_video(predictor, FLAGS.video, FLAGS.flow)
+    out = predict_video(predictor, FLAGS.video, FLAGS.flow, FLAGS.flow_backend)
   except (video_lib.DecodeError, ValueError) as e:
     print(f'predict: {e}', file=sys.stderr)
     return 1
