@@ -76,10 +76,15 @@ def _opencv_seconds(frames) -> float:
 
 
 def _tf_run(frames, stopping: str, batch: int):
-  """(compile s, run s, mean steps/pair) of flow.tvl1_tf over all pairs."""
+  """(compile s, run s, mean steps/pair) of flow.tvl1_tf over all pairs.
+
+  The pairs are run in batches of `batch`; give a multiple of it.
+  """
   import numpy as np  # pylint: disable=import-outside-toplevel
   from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
   pairs = len(frames) - 1
+  if pairs % batch:
+    raise ValueError(f'{pairs} pairs do not make batches of {batch}')
   start = time.perf_counter()
   tvl1_tf.tvl1_pairs(frames[:batch], frames[1:batch + 1],
                      stopping=stopping).numpy()
@@ -87,24 +92,28 @@ def _tf_run(frames, stopping: str, batch: int):
   steps = []
   start = time.perf_counter()
   for first in range(0, pairs, batch):
-    idx = np.minimum(np.arange(first, first + batch), pairs - 1)
-    _, n = tvl1_tf.tvl1_pairs(frames[idx], frames[idx + 1],
+    _, n = tvl1_tf.tvl1_pairs(frames[first:first + batch],
+                              frames[first + 1:first + batch + 1],
                               stopping=stopping, return_steps=True)
-    steps += list(n.numpy()[:min(batch, pairs - first)])
+    steps += list(n.numpy())
   return compile_s, time.perf_counter() - start, float(np.mean(steps))
 
 
 def _threads_worker(args) -> dict:
+  """One thread count: OpenCV on --pairs pairs; TF at each batch size on the
+  same pairs, or on the first ceil(pairs / batch) * batch if it does not
+  divide them (the table's `pairs` column)."""
   _setup(args.worker)
   batches = [int(b) for b in args.batches.split(',')]
-  frames = _frames(args.pairs + 1, args.size)
-  pairs = args.pairs
-  rows = [dict(backend='opencv', batch=1,
-               pairs_s=pairs / _opencv_seconds(frames))]
+  most = max(-(-args.pairs // b) * b for b in batches)
+  frames = _frames(max(most, args.pairs) + 1, args.size)
+  rows = [dict(backend='opencv', batch=1, pairs=args.pairs,
+               pairs_s=args.pairs / _opencv_seconds(frames[:args.pairs + 1]))]
   for stopping in ('opencv', 'fixed'):
     for batch in batches:
-      compile_s, seconds, steps = _tf_run(frames, stopping, batch)
-      rows.append(dict(backend=f'tf/{stopping}', batch=batch,
+      pairs = -(-args.pairs // batch) * batch
+      compile_s, seconds, steps = _tf_run(frames[:pairs + 1], stopping, batch)
+      rows.append(dict(backend=f'tf/{stopping}', batch=batch, pairs=pairs,
                        pairs_s=pairs / seconds, compile_s=compile_s,
                        steps=steps))
   return dict(threads=args.worker, rows=rows)
@@ -223,14 +232,15 @@ def _sizes(args) -> list:
 
 
 def _threads_table(results) -> str:
-  lines = ['| threads | backend | batch | pairs/s | x OpenCV | steps/pair '
-           '| first call (compile) s |', '|---|---|---|---|---|---|---|']
+  lines = ['| threads | backend | batch | pairs | pairs/s | x OpenCV '
+           '| steps/pair | first call (compile) s |',
+           '|---|---|---|---|---|---|---|---|']
   for res in results:
     base = res['rows'][0]['pairs_s']
     for r in res['rows']:
       lines.append(
           f"| {res['threads']} | {r['backend']} | {r['batch']} | "
-          f"{r['pairs_s']:.2f} | {r['pairs_s'] / base:.2f} | "
+          f"{r['pairs']} | {r['pairs_s']:.2f} | {r['pairs_s'] / base:.2f} | "
           f"{r.get('steps', float('nan')):.0f} | "
           f"{r.get('compile_s', float('nan')):.1f} |")
   return '\n'.join(lines)
@@ -240,8 +250,8 @@ def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--sections', default=','.join(SECTIONS))
   parser.add_argument('--threads', default='1,2')
-  parser.add_argument('--batches', default='1,4')
-  parser.add_argument('--pairs', type=int, default=6,
+  parser.add_argument('--batches', default='1,4,16')
+  parser.add_argument('--pairs', type=int, default=8,
                       help='pairs per measurement (per process in procs)')
   parser.add_argument('--procs', type=int, default=0,
                       help='processes in the procs section (default: cores)')
