@@ -120,7 +120,8 @@ def _step(c, i1wx, i1wy, grad, rho_c, u1, u2, p):
   (the residual rho and its threshold) and by two dual variables (the
   gradient norms) are therefore written twice, as expressions XLA cannot
   merge, so that each is recomputed inside the kernel that uses it;
-  benchmarks/flow_tf.py --step measures the effect (docs/BENCHMARKS.md).
+  benchmarks/flow_tf.py --sections step measures the effect
+  (docs/BENCHMARKS.md).
   """
   tau, lam, theta = c[0], c[1], c[2]
   l_t, taut = lam * theta, tau / theta
