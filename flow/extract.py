@@ -249,7 +249,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
                       default='auto',
                       help='TV-L1 implementation; auto: the TF backend '
                       'unless the --tvl1 parameters need OpenCV (measured '
-                      '5-7x faster on CPUs, docs/BENCHMARKS.md)')
+                      '5-8x faster on CPUs, docs/BENCHMARKS.md)')
   parser.add_argument('--tvl1', type=_param, action='append', default=[],
                       metavar='NAME=VALUE',
                       help='a DualTVL1 parameter, e.g. --tvl1 warps=3')
