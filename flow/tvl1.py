@@ -99,7 +99,7 @@ def choose_backend(backend: str = AUTO, **params) -> str:
   (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
   pair 5-8x faster than OpenCV at every frame size from 64x48 to 340x256,
   after a compile of about 10 s per frame size per process, repaid after 7
-  pairs at 340x256 and 125 at 64x48; on an accelerator it runs batches.  Its
+  pairs at 340x256 and 120-140 at 64x48; on an accelerator it runs batches.  Its
   flow differs from OpenCV's by 0.003-0.02 px on average, a tenth of one
   step of the uint8 storage (0.157 px).
 
