@@ -74,6 +74,19 @@ def test_npy_output_matches_the_library(videos, tmp_path, capsys):
     assert abs(np.median(dx) - 1.0) < 0.2
 
 
+def test_tf_backend_in_worker_processes(videos, tmp_path, capsys):
+  """The default (TF) backend in spawned workers, one TF thread each."""
+  out = tmp_path / 'out'
+  assert _main(*videos, '--out_dir', out, '--short_side', 0, '--workers', 2,
+               default_backend=True) == 0
+  printed = capsys.readouterr().out
+  assert 'TV-L1 backend tf (auto), 2 worker(s) x 1 thread(s)' in printed
+  for path in videos:
+    gray = video_lib.to_gray(video_lib.decode(path))
+    np.testing.assert_array_equal(np.load(out / f'{path.stem}.npy'),
+                                  flow.quantize(flow.tvl1(gray, 'tf')))
+
+
 def test_tvl1_flags_reach_opencv(videos, tmp_path, capsys):
   out = tmp_path / 'out'
   assert _main(videos[0], '--out_dir', out, '--short_side', 0, '--workers', 1,
