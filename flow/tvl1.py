@@ -94,7 +94,8 @@ def tf_unsupported(params: dict) -> str:
 def choose_backend(backend: str = AUTO, **params) -> str:
   """The TV-L1 backend to run: `backend` itself, or what 'auto' picks.
 
-  'auto' picks 'tf' (flow.tvl1_tf with OpenCV's stopping rule) whenever it
+  'auto' picks 'tf' (flow.tvl1_tf: OpenCV's stopping rule one pair at a
+  time on CPUs, the fixed budget in batches on an accelerator) whenever it
   supports the parameters, else 'opencv'.  Measured on a 2-core CPU
   (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
   pair 5-8x faster than OpenCV at every frame size from 64x48 to 340x256,

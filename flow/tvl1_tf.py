@@ -17,6 +17,9 @@ Two stopping rules:
     batch; the batch runs until its slowest pair is done.
   * ``stopping='fixed'``: ``iterations`` steps per warp for every pair, no
     convergence test: the same work for every pair, which suits accelerators.
+    The default budget depends on the frame size (fixed_iterations).
+``tvl1`` uses OpenCV's rule one pair at a time on CPUs and the fixed budget in
+batches of 64 on an accelerator (default_stopping, default_batch_size).
 
 Every (shape, parameters) combination is compiled once (jit_compile=True);
 the warps and iterations are XLA while loops, the pyramid levels are unrolled
@@ -288,22 +291,36 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
   return (flow, steps) if return_steps else flow
 
 
+def _on_accelerator() -> bool:
+  return bool(tf.config.list_physical_devices('GPU') or
+              tf.config.list_physical_devices('TPU'))
+
+
 def default_batch_size() -> int:
   """Pairs per call: 1 on CPUs (benchmarks/flow_tf.py: a pair's arrays stay
   in cache and batching was slower per pair), 64 on an accelerator."""
-  return 64 if tf.config.list_physical_devices('GPU') else 1
+  return 64 if _on_accelerator() else 1
 
 
-def tvl1(gray_frames, stopping: str = 'opencv', iterations=None,
-         batch_size=None, **params) -> np.ndarray:
+def default_stopping() -> str:
+  """'opencv' on CPUs (one pair per call), 'fixed' on an accelerator, where
+  a batch under OpenCV's rule would wait for its slowest pair."""
+  return 'fixed' if _on_accelerator() else 'opencv'
+
+
+def tvl1(gray_frames, stopping=None, iterations=None, batch_size=None,
+         **params) -> np.ndarray:
   """TV-L1 flow between consecutive frames, computed in batches of pairs.
 
   Args:
     gray_frames: uint8 [T, H, W] grayscale frames.
-    stopping: 'opencv' or 'fixed' (see the module docstring).
+    stopping: 'opencv' or 'fixed' (see the module docstring); default
+      default_stopping().
     iterations: steps per warp for stopping='fixed'.
-    batch_size: pairs per compiled call (default: default_batch_size());
-      the last batch is padded.
+    batch_size: pairs per compiled call (default: default_batch_size()).
+      Fewer pairs than that run as one batch of the next power of two, so
+      that the short last chunks of clips compile a handful of shapes; a
+      batch is padded by repeating the last pair.
     **params: OpenCV's DualTVL1 parameters (flow.tvl1.OPENCV_DEFAULTS).
 
   Returns:
@@ -316,7 +333,12 @@ def tvl1(gray_frames, stopping: str = 'opencv', iterations=None,
                      f'{frames.dtype} {frames.shape}.')
   pairs = max(frames.shape[0] - 1, 0)
   out = np.zeros((pairs, *frames.shape[1:], 2), np.float32)
-  batch = max(1, min(batch_size or default_batch_size(), pairs))
+  if not pairs:
+    return out
+  batch = max(1, batch_size or default_batch_size())
+  if pairs < batch:
+    batch = min(batch, 1 << (pairs - 1).bit_length())
+  stopping = stopping or default_stopping()
   for start in range(0, pairs, batch):
     idx = np.minimum(np.arange(start, start + batch), pairs - 1)
     flow = tvl1_pairs(frames[idx], frames[idx + 1], stopping=stopping,

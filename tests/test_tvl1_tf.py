@@ -207,14 +207,44 @@ def test_real_clips_fixed_budget_on_larger_frames(fixture_videos):
   assert diff <= sensitivity
 
 
-def test_tvl1_frames_batches_and_pads(real):
+def test_tvl1_frames_batches_and_pads(real, monkeypatch):
   a, b, _, _ = real
-  # 4 frames -> 3 pairs, computed in one padded batch of PAIRS (no recompile).
-  frames = np.concatenate([a[:1], b[:3]])
+  frames = np.concatenate([a[:1], b[:3]])  # 4 frames -> 3 pairs
+  calls = []
+  real_pairs = tvl1_tf.tvl1_pairs
+
+  def spy(f0, f1, **kwargs):
+    calls.append((f0.shape[0], kwargs['stopping']))
+    return real_pairs(f0, f1, **kwargs)
+
+  monkeypatch.setattr(tvl1_tf, 'tvl1_pairs', spy)
+  # Fewer pairs than the batch: one batch of the next power of two (4),
+  # the last pair repeated.
   out = tvl1_tf.tvl1(frames, stopping='fixed', batch_size=PAIRS)
+  assert calls == [(4, 'fixed')]
   assert out.shape == (3, H, W, 2) and out.dtype == np.float32
-  direct = tvl1_tf.tvl1_pairs(
+  direct = real_pairs(
       np.stack([frames[0], frames[1], frames[2]] * 2),
       np.stack([frames[1], frames[2], frames[3]] * 2), stopping='fixed')
   np.testing.assert_allclose(out, direct.numpy()[:3], atol=1e-4)
   assert tvl1_tf.tvl1(frames[:1]).shape == (0, H, W, 2)
+
+
+def test_defaults_follow_the_device(monkeypatch):
+  assert (tvl1_tf.default_stopping(), tvl1_tf.default_batch_size()) == (
+      'opencv', 1)  # This machine has no accelerator.
+  calls = []
+  monkeypatch.setattr(tvl1_tf, 'tvl1_pairs', lambda f0, f1, **kw: calls.append(
+      (f0.shape[0], kw['stopping'])) or tf.zeros((*f0.shape, 2)))
+  frames = np.zeros((71, 8, 8), np.uint8)  # 70 pairs
+  tvl1_tf.tvl1(frames)
+  assert calls == [(1, 'opencv')] * 70
+  monkeypatch.setattr(tvl1_tf, '_on_accelerator', lambda: True)
+  assert (tvl1_tf.default_stopping(), tvl1_tf.default_batch_size()) == (
+      'fixed', 64)
+  calls.clear()
+  tvl1_tf.tvl1(frames)
+  assert calls == [(64, 'fixed'), (64, 'fixed')]
+  calls.clear()
+  tvl1_tf.tvl1(frames[:17])  # 16 pairs, a chunk of the extraction tool
+  assert calls == [(16, 'fixed')]
