@@ -297,6 +297,8 @@ def main(argv=None) -> int:
                       help='worker processes (default: all cores)')
   parser.add_argument('--no_progress', action='store_true')
   args = parser.parse_args(argv)
+  # TF's start-up and compile logs (TF backend) would bury the progress bar.
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   opts = options_from(args)
   videos, problem = check_inputs(args)
   if problem:
