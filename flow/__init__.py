@@ -7,8 +7,8 @@ conventions (25 fps, shorter side resized) in ``flow.video``, which
 every clip the same way without copying code.
 """
 
-from flow.tvl1 import (AUTO, BACKENDS, choose_backend, dequantize, quantize,  # noqa: E402  (module re-export)
-                       tvl1)
+from flow.tvl1 import (AUTO, BACKENDS, CHOICES, choose_backend, dequantize,  # noqa: E402  (module re-export)
+                       pin_threads, quantize, tvl1)
 
-__all__ = ['AUTO', 'BACKENDS', 'choose_backend', 'tvl1', 'quantize',
-           'dequantize']
+__all__ = ['AUTO', 'BACKENDS', 'CHOICES', 'choose_backend', 'pin_threads',
+           'tvl1', 'quantize', 'dequantize']

@@ -21,7 +21,6 @@ import pathlib
 import sys
 import time
 
-import cv2
 import numpy as np
 import tqdm
 
@@ -29,7 +28,8 @@ from flow import video as video_lib
 from flow.constants import FPS
 from flow.outputs import (FORMATS, check_writable, is_done, output_path,
                           read_flow, remove_stale_tmps, write_jpeg, write_npy)
-from flow.tvl1 import choose_backend, quantize, tf_unsupported, tvl1, tvl1_params
+from flow.tvl1 import (CHOICES, choose_backend, pin_threads, quantize,
+                       tf_unsupported, tvl1, tvl1_params)
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv',
                   '.mpg', '.mpeg', '.3gp', '.ogv', '.wmv')
@@ -157,14 +157,7 @@ def process(video, output, opts: Options) -> Result:
 def init_worker(threads: int, backend: str = 'opencv') -> None:
   """Sets OpenCV's threads in a worker process (flow and resizing), and
   TensorFlow's when the TF backend computes the flow."""
-  cv2.setNumThreads(threads)
-  if backend == 'tf':
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    try:
-      tf.config.threading.set_intra_op_parallelism_threads(threads)
-      tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TF already running in this process: keep its pool.
-      pass
+  pin_threads(threads, tensorflow=backend == 'tf')
 
 
 def _process_job(job) -> Result:
@@ -245,7 +238,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--fps', type=float, default=FPS)
   parser.add_argument('--max_frames', type=int, default=0,
                       help='decode at most this many frames (0: all)')
-  parser.add_argument('--backend', choices=('auto', 'opencv', 'tf'),
+  parser.add_argument('--backend', choices=CHOICES,
                       default='auto',
                       help='TV-L1 implementation; auto: the TF backend '
                       'unless the --tvl1 parameters need OpenCV (measured '

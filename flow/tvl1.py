@@ -49,6 +49,7 @@ BACKENDS = ('opencv', 'tf')
 # Resolved by choose_backend: the default of the extraction tool and the
 # dataset builders.
 AUTO = 'auto'
+CHOICES = BACKENDS + (AUTO,)  # What a backend flag or argument accepts.
 
 
 def tvl1_params(**params) -> dict:
@@ -111,8 +112,21 @@ def choose_backend(backend: str = AUTO, **params) -> str:
     return 'opencv' if tf_unsupported(params) else 'tf'
   if backend not in BACKENDS:
     raise ValueError(f'unknown flow backend {backend!r}; use one of '
-                     f'{BACKENDS + (AUTO,)}')
+                     f'{CHOICES}')
   return backend
+
+
+def pin_threads(threads: int, tensorflow: bool) -> None:
+  """Sets OpenCV's thread pool, and TensorFlow's when `tensorflow` (the TF
+  backend computes the flow) and TF has not started in this process yet."""
+  cv2.setNumThreads(threads)
+  if tensorflow:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    try:
+      tf.config.threading.set_intra_op_parallelism_threads(threads)
+      tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already running here: keep its pool.
+      pass
 
 
 def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:

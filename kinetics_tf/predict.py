@@ -180,7 +180,7 @@ def define_flags():
                       'of python -m flow.extract); default: computed here.')
   flags.DEFINE_string('features_out', None, 'Write pooled features of --video (file or '
                       'folder) to this .npz file.')
-  flags.DEFINE_enum('flow_backend', flow_lib.AUTO, flow_lib.BACKENDS + (flow_lib.AUTO,),
+  flags.DEFINE_enum('flow_backend', flow_lib.AUTO, flow_lib.CHOICES,
                     'TV-L1 implementation when flow is computed here (flow.tvl1); auto: '
                     'the TF backend, as the dataset builders use by default.')
 

@@ -67,10 +67,10 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     self._num_workers = num_workers
     backend = (flow_backend or os.environ.get(FLOW_BACKEND_ENV) or
                self.DEFAULT_FLOW_BACKEND)
-    if backend not in flow.BACKENDS + (flow.AUTO,):
+    if backend not in flow.CHOICES:
       raise ValueError(f'flow backend {backend!r} (from '
                        f'{"flow_backend" if flow_backend else FLOW_BACKEND_ENV})'
-                       f' is not one of {flow.BACKENDS + (flow.AUTO,)}')
+                       f' is not one of {flow.CHOICES}')
     self._flow_backend = backend
     self._use_beam = False
 

@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, Sequence
 from etils import epath
 import tqdm
 
+import flow
 from kinetics_tf.datasets import clips
 
 REPORT = 'build_report.csv'
@@ -47,14 +48,7 @@ def write_rows(path, skips: Iterable[clips.Skip]) -> int:
 
 def _init_worker():
   """One core per worker process, for OpenCV and for TF (the TF flow)."""
-  import cv2  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  cv2.setNumThreads(1)
-  try:
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-  except RuntimeError:  # TF already initialised in this process.
-    pass
+  flow.pin_threads(1, tensorflow=True)
 
 
 @contextlib.contextmanager
