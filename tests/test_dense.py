@@ -13,49 +13,82 @@ def _r(a, b, step=1):
 
 # --- Snapshot indices, hand-computed (see the formula in dense.py) ---------
 
-def test_rgb_indices():
-  idx = dense.snapshot_indices_np('rgb', 250)
-  assert idx.shape == (25, 1)
-  assert idx[:, 0].tolist() == _r(0, 250, 10)
-  # 100 frames: the 250-frame window loops 2.5 times.
-  assert dense.snapshot_indices_np('rgb', 100)[:, 0].tolist() == (
-      _r(0, 100, 10) * 2 + [0, 10, 20, 30, 40])
-  assert dense.snapshot_indices_np('rgb', 30)[:, 0].tolist() == [0, 10, 20] * 8 + [0]
-  # Longer than 10 s: the window is centred, start = (280 - 250) // 2 = 15.
-  assert dense.snapshot_indices_np('rgb', 280)[:, 0].tolist() == _r(15, 265, 10)
+def _starts(model, t):
+  return dense.snapshot_indices_np(model, t)[:, 0].tolist()
 
 
-def test_flow_indices():
-  # 250 frames -> 249 fields; the last stack wraps to field 0.
+def _assert_contiguous_inside(idx, fields):
+  """Every stack is 10 consecutive fields of the clip, none wrapping."""
+  np.testing.assert_array_equal(idx - idx[:, :1], np.tile(np.arange(10), (len(idx), 1)))
+  assert idx.min() >= 0 and idx.max() <= fields - 1
+
+
+def test_flow_stacks_of_a_10s_clip_of_250_frames_stay_inside():
+  # 250 frames -> 249 fields: the 25 stacks spread over fields 0..248 (one
+  # field shared by stacks 12 and 13) instead of the last one wrapping to 0.
   idx = dense.snapshot_indices_np('flow', 250)
   assert idx.shape == (25, 10)
-  for k in range(24):
-    assert idx[k].tolist() == _r(10 * k, 10 * k + 10)
-  assert idx[24].tolist() == _r(240, 249) + [0]
-  # 100 frames -> 99 fields.
+  assert idx[:, 0].tolist() == _r(0, 121, 10) + _r(129, 240, 10)
+  assert idx[24].tolist() == _r(239, 249)
+  assert idx[12].tolist() == _r(120, 130) and idx[13].tolist() == _r(129, 139)
+  _assert_contiguous_inside(idx, 249)
+
+
+def test_flow_stacks_of_251_frames_tile_250_fields():
+  idx = dense.snapshot_indices_np('flow', 251)
+  assert idx[:, 0].tolist() == _r(0, 250, 10)
+  assert sorted(idx.ravel().tolist()) == _r(0, 250)   # each field once
+  _assert_contiguous_inside(idx, 250)
+
+
+def test_flow_stacks_of_a_4s_clip_spread_without_looping():
+  # 100 frames -> 99 fields; starts round(k * 89 / 24), the last at 89.
   idx = dense.snapshot_indices_np('flow', 100)
-  assert idx[0].tolist() == _r(0, 10)
-  assert idx[9].tolist() == _r(90, 99) + [0]
-  assert idx[10].tolist() == _r(1, 11)
-  assert idx[24].tolist() == _r(42, 52)   # 240..249 - 2 * 99
-  # 30 frames -> 29 fields.
-  idx = dense.snapshot_indices_np('flow', 30)
-  assert idx[0].tolist() == _r(0, 10)
-  assert idx[2].tolist() == _r(20, 29) + [0]
-  assert idx[3].tolist() == _r(1, 11)
-  assert idx[24].tolist() == _r(8, 18)    # 240..249 - 8 * 29
-  # 252 frames: start (252 - 250) // 2 = 1, no wrap (fields 1..250 of 251).
-  assert dense.snapshot_indices_np('flow', 252)[24].tolist() == _r(241, 251)
+  assert idx[:, 0].tolist() == [0, 4, 7, 11, 15, 19, 22, 26, 30, 33, 37, 41, 45, 48,
+                                52, 56, 59, 63, 67, 70, 74, 78, 82, 85, 89]
+  assert idx[24].tolist() == _r(89, 99)
+  _assert_contiguous_inside(idx, 99)
 
 
-def test_rgb_and_flow_snapshots_start_at_the_same_frame():
-  for t in (252, 300):
-    np.testing.assert_array_equal(dense.snapshot_indices_np('rgb', t)[:, 0],
-                                  dense.snapshot_indices_np('flow', t)[:, 0])
-  for t in (100, 250):  # the same until the window loops
-    unlooped = (t - 1) // 10 + 1
-    np.testing.assert_array_equal(dense.snapshot_indices_np('rgb', t)[:unlooped, 0],
-                                  dense.snapshot_indices_np('flow', t)[:unlooped, 0])
+def test_flow_stacks_of_11_frames_are_the_one_stack_there_is():
+  idx = dense.snapshot_indices_np('flow', 11)   # 10 fields: exactly one stack
+  np.testing.assert_array_equal(idx, np.tile(np.arange(10), (25, 1)))
+
+
+def test_flow_stacks_loop_only_a_clip_shorter_than_one_stack():
+  idx = dense.snapshot_indices_np('flow', 10)   # 9 fields: every stack wraps
+  assert idx[:, 0].tolist() == [9 * k // 25 for k in range(25)]
+  assert idx[0].tolist() == _r(0, 9) + [0]
+  assert idx[12].tolist() == [4, 5, 6, 7, 8, 0, 1, 2, 3, 4]
+  assert idx[24].tolist() == [8] + _r(0, 9)
+  assert dense.snapshot_indices_np('flow', 2).tolist() == [[0] * 10] * 25
+
+
+def test_long_clips_read_their_centred_250_fields():
+  # 280 frames -> 279 fields; (279 - 250) // 2 = 14 fields before the window.
+  idx = dense.snapshot_indices_np('flow', 280)
+  assert idx[:, 0].tolist() == _r(14, 264, 10)
+  assert idx[24].tolist() == _r(254, 264)
+  assert dense.snapshot_indices_np('flow', 252)[:, 0].tolist() == _r(0, 250, 10)
+
+
+def test_every_clip_of_10_fields_or_more_gets_contiguous_inside_stacks():
+  for t in range(11, 400):
+    idx = dense.snapshot_indices_np('flow', t)
+    _assert_contiguous_inside(idx, t - 1)
+    starts = idx[:, 0]
+    assert (np.diff(starts) >= 0).all(), t
+    window = min(t - 1, 250)
+    assert starts[0] == (t - 1 - window) // 2, t
+    assert starts[-1] + 10 == starts[0] + window, t   # the window is covered
+
+
+def test_rgb_snapshot_k_is_the_first_frame_of_flow_stack_k():
+  for t in (2, 5, 10, 11, 30, 100, 249, 250, 251, 252, 280, 300):
+    assert _starts('rgb', t) == _starts('flow', t), t
+  assert _starts('rgb', 250) == _r(0, 121, 10) + _r(129, 240, 10)
+  assert _starts('rgb', 251) == _r(0, 250, 10)
+  assert _starts('rgb', 1) == [0] * 25     # one frame: no flow, RGB still scores
 
 
 def test_c3d_indices():
@@ -84,7 +117,8 @@ def test_convnet_lstm_indices():
 
 
 def test_specs_match_table3():
-  assert dense.spec_for('rgb').span == dense.spec_for('flow').span == 250
+  # 25 stacks of 10 fields cover 250 fields, which 251 frames give.
+  assert dense.spec_for('rgb').span == dense.spec_for('flow').span == 251
   assert dense.spec_for('c3d').span == 240
   assert dense.spec_for('convnet_lstm').span == 250
   assert dense.spec_for('flow').frames_per_video == 250
@@ -119,6 +153,14 @@ def test_views_in_tf_data_map_equal_eager():
   frames = _index_frames(30)
   ds = tf.data.Dataset.from_tensors(frames).map(lambda f: dense.views('c3d', f, 4))
   np.testing.assert_array_equal(next(iter(ds)).numpy(), dense.views('c3d', frames, 4).numpy())
+  # The two-stream placement with T known only at run time, as in evaluate.
+  flow = _index_frames(250, 6, 6)[..., :2][:249]
+  ds = tf.data.Dataset.from_generator(lambda: [flow], output_signature=tf.TensorSpec(
+      [None, 6, 6, 2], tf.uint8)).map(lambda f: dense.views('flow', f, 4))
+  got = next(iter(ds)).numpy()
+  np.testing.assert_array_equal(got, dense.views('flow', flow, 4).numpy())
+  np.testing.assert_allclose(got[:, 0, 0, 0::2], dense.snapshot_indices_np('flow', 250) / 127.5 - 1,
+                             atol=1e-6)
 
 
 def test_centre_crop_and_flip():

@@ -1,23 +1,36 @@
 """Dense test-time views (§4.4, Table 3): where each model's snapshots sit, and the views.
 
-One formula places every snapshot.  A clip of T frames (at 25 fps) is read
-through a window of ``span`` frames, centred when the clip is longer and
-looped when it is shorter ("we sample from up to 10 seconds of video, again
-looping if necessary", §4.4).  Frame j of snapshot k is::
+A clip of T frames (at 25 fps) has T - 1 flow fields; flow[t] is the motion
+t -> t+1, so a stack starting at field t covers flow[t:t+10] and RGB
+snapshot k is frame s_k, the first frame of flow stack k.
+
+Two-stream (25 RGB frames + 25 stacks of 10 flow fields over 10 s).  With
+L = T - 1 fields, c = 10 fields a stack, S = 25 stacks and a window of
+W = min(L, 250) fields centred in the clip (offset o = (L - W) // 2), stack k
+starts at::
+
+    s_k = o + round(k * (W - c) / (S - 1))      when L >= c (halves round up)
+    s_k = floor(k * L / S)                      when L < c (looped)
+
+and holds fields s_k .. s_k + 9 (mod L only when L < c).  Every stack is 10
+contiguous fields inside the clip whenever the clip has 10 fields or more:
+on a 10 s clip of 251 frames the stacks tile fields 0..249 (s_k = 10 k); on
+one of 250 frames (249 fields) they start 0, 10, ..., 120, 129, ..., 239, so
+two neighbours share one field instead of the last stack wrapping to field 0.
+
+C3D and ConvNet+LSTM read a window of ``span`` frames, centred when the clip
+is longer and looped when it is shorter ("we sample from up to 10 seconds of
+video, again looping if necessary", §4.4).  Frame j of snapshot k is::
 
     start = max(0, (T - span) // 2)
-    index[k, j] = (start + k * clip_step + j * frame_stride) mod N
+    index[k, j] = (start + k * clip_step + j * frame_stride) mod T
 
-with N = T for frames and N = T - 1 for flow fields (T frames give T - 1
-fields; flow[t] is the motion t -> t+1, so a stack starting at t covers
-flow[t:t+10]).  RGB snapshot k and flow stack k start at the same frame.
-
-| model        | snapshots | frames each | frame_stride | clip_step | span |
-|--------------|-----------|-------------|--------------|-----------|------|
-| rgb          | 25        | 1           | 1            | 10        | 250  |
-| flow         | 25        | 10 fields   | 1            | 10        | 250  |
-| c3d          | 15        | 16          | 1            | 16        | 240  |
-| convnet_lstm | 1         | 50          | 5            | 0         | 250  |
+| model        | snapshots | frames each | frame_stride | clip_step | span          |
+|--------------|-----------|-------------|--------------|-----------|---------------|
+| rgb          | 25        | 1           | 1            | 10        | 251 (stacks)  |
+| flow         | 25        | 10 fields   | 1            | 10        | 251 (stacks)  |
+| c3d          | 15        | 16          | 1            | 16        | 240           |
+| convnet_lstm | 1         | 50          | 5            | 0         | 250           |
 
 Views are centre-cropped and scaled as in training (``kinetics_tf.input.ops``);
 the snapshots of B videos are folded into the batch dimension (``[B * S, ...]``)
@@ -49,16 +62,25 @@ class DenseSpec:
     frame_stride: step between the frames of a snapshot.
     clip_step: step between the starts of consecutive snapshots.
     on_flow: indices address the T - 1 flow fields instead of the T frames.
+    stack_fields: > 0 for the two streams: snapshot k starts at flow stack
+      k of this many fields, placed inside the clip (module docstring).
   """
   num_clips: int
   clip_frames: int
   frame_stride: int = 1
   clip_step: int = 0
   on_flow: bool = False
+  stack_fields: int = 0
 
   @property
   def span(self) -> int:
-    """Frames the window covers: the temporal footprint of Table 3."""
+    """Frames the window covers: the temporal footprint of Table 3.
+
+    For the two streams, the 25 stacks of 10 fields cover 250 fields, which
+    251 frames give.
+    """
+    if self.stack_fields:
+      return (self.num_clips - 1) * self.clip_step + self.stack_fields + 1
     return max(self.num_clips * self.clip_step, self.clip_frames * self.frame_stride)
 
   @property
@@ -80,9 +102,28 @@ def spec_for(model: str) -> DenseSpec:
   if model == 'c3d':  # 15 non-overlapping 16-frame clips (240 frames).
     return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
                      clip_step=fp.clip_frames)
-  # Two-stream: 25 snapshots spread evenly over the 10 s window.
+  # Two-stream: 25 snapshots spread evenly over the 10 s window, RGB frame k
+  # at the first frame of flow stack k (§4.2: a snapshot pairs an RGB frame
+  # with the stack of 10 flow fields that follows it).
   return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
-                   clip_step=WINDOW_FRAMES // fp.num_clips, on_flow=model == 'flow')
+                   clip_step=WINDOW_FRAMES // fp.num_clips, on_flow=model == 'flow',
+                   stack_fields=constants.FLOW_STACK)
+
+
+def _stack_starts(spec: DenseSpec, num_frames) -> tf.Tensor:
+  """int32 [num_clips]: the first field of each flow stack (module docstring)."""
+  n, c = spec.num_clips, spec.stack_fields
+  fields = tf.maximum(num_frames - 1, 0)
+  k = tf.range(n, dtype=tf.int32)
+  window = tf.minimum(fields, (n - 1) * spec.clip_step + c)
+  offset = (fields - window) // 2
+  free = window - c
+  if n > 1:  # k * free / (n - 1), rounded half up, in integers.
+    inside = offset + (2 * k * free + (n - 1)) // (2 * (n - 1))
+  else:
+    inside = offset + free // 2 + 0 * k
+  looped = k * tf.maximum(fields, 1) // n
+  return tf.where(fields >= c, inside, looped)
 
 
 def snapshot_indices(spec: DenseSpec, num_frames) -> tf.Tensor:
@@ -101,9 +142,13 @@ def snapshot_indices(spec: DenseSpec, num_frames) -> tf.Tensor:
   tf.debugging.assert_positive(
       length, message=('dense views: the clip has too few frames (needs >= 2 for flow, '
                        '>= 1 for RGB); it cannot be scored'))
+  j = tf.range(spec.clip_frames, dtype=tf.int32)[None, :] * spec.frame_stride
+  if spec.stack_fields:
+    # Inside the clip the stacks need no wrap; only a clip shorter than one
+    # stack loops (§4.4: "again looping if necessary").
+    return tf.math.floormod(_stack_starts(spec, num_frames)[:, None] + j, length)
   start = tf.maximum(num_frames - spec.span, 0) // 2
   k = tf.range(spec.num_clips, dtype=tf.int32)[:, None] * spec.clip_step
-  j = tf.range(spec.clip_frames, dtype=tf.int32)[None, :] * spec.frame_stride
   return tf.math.floormod(start + k + j, length)
 
 
