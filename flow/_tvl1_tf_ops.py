@@ -4,6 +4,16 @@ Every op works on batches [B, H, W] of float32 and follows OpenCV's
 ``optflow/src/tvl1flow.cpp`` and the OpenCV primitives it calls (``resize``
 INTER_LINEAR, ``remap`` INTER_CUBIC with a constant zero border,
 ``medianBlur`` 5x5 with a replicated border), borders included.
+
+The warp is bicubic interpolation at the exact warped position, as the
+algorithm states it and as OpenCV 5.0 computes it (checked against
+opencv-contrib-python-headless 5.0.0.93: 4.7e-5 max on values in 0..255).
+OpenCV 4.x (checked against 4.14.0.94) first rounds each position to
+1/32 pixel (INTER_BITS = 5 in imgwarp.cpp's fixed-point tables); 5.0's
+rewritten remap dropped those tables for float maps.  ``remap_cubic`` takes
+``subpixel_bits=5`` to reproduce 4.x; the solver uses the exact warp.  The
+two differ by 0.02-0.03 px of mean flow on real pairs, about OpenCV's own
+change between its two majors (docs/BENCHMARKS.md).
 """
 
 import functools
@@ -11,9 +21,8 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-# cv::remap quantises sub-pixel positions to 1/INTER_TAB_SIZE of a pixel.
-_INTER_BITS = 5
-_INTER_TAB_SIZE = 1 << _INTER_BITS
+# OpenCV 4.x's cv::remap rounds positions to 1 / 2**INTER_BITS of a pixel.
+OPENCV4_SUBPIXEL_BITS = 5
 # OpenCV's bicubic kernel constant (interpolateCubic in imgwarp.cpp).
 _CUBIC_A = -0.75
 
@@ -112,16 +121,21 @@ def pad_for_remap(images):
   return tf.reshape(padded, [shape[0], shape[1] * shape[2], shape[3]])
 
 
-def _split_coord(coord):
-  """Integer tap and fraction after OpenCV's rounding to 1/32 pixel."""
-  fixed = tf.cast(tf.round(tf.clip_by_value(coord * _INTER_TAB_SIZE,
-                                            -2.0**30, 2.0**30)), tf.int32)
-  whole = tf.math.floordiv(fixed, _INTER_TAB_SIZE)
-  frac = tf.cast(tf.math.floormod(fixed, _INTER_TAB_SIZE), tf.float32)
-  return whole, frac * (1.0 / _INTER_TAB_SIZE)
+def _split_coord(coord, subpixel_bits):
+  """Integer tap and fraction of a position (rounded to 2**-bits if given)."""
+  coord = tf.clip_by_value(coord, -2.0**20, 2.0**20)
+  if subpixel_bits is None:
+    whole = tf.floor(coord)
+    return tf.cast(whole, tf.int32), coord - whole
+  size = 1 << subpixel_bits
+  fixed = tf.cast(tf.round(coord * size), tf.int32)
+  whole = tf.math.floordiv(fixed, size)
+  frac = tf.cast(tf.math.floormod(fixed, size), tf.float32)
+  return whole, frac * (1.0 / size)
 
 
-def remap_cubic(flat_padded, height: int, width: int, u1, u2):
+def remap_cubic(flat_padded, height: int, width: int, u1, u2,
+                subpixel_bits=None):
   """Samples images at (x + u1, y + u2) as cv::remap(INTER_CUBIC) does.
 
   Args:
@@ -130,14 +144,16 @@ def remap_cubic(flat_padded, height: int, width: int, u1, u2):
     width: W.
     u1: [B, H, W] x displacement.
     u2: [B, H, W] y displacement.
+    subpixel_bits: None for the exact position (OpenCV 5); 5 rounds it to
+      1/32 pixel first, as OpenCV 4.x does (OPENCV4_SUBPIXEL_BITS).
 
   Returns:
     [B, H, W, C]: bicubic samples; taps outside the image read 0.
   """
   xs = tf.range(width, dtype=tf.float32)[None, None, :] + u1
   ys = tf.range(height, dtype=tf.float32)[None, :, None] + u2
-  ix, fx = _split_coord(xs)
-  iy, fy = _split_coord(ys)
+  ix, fx = _split_coord(xs, subpixel_bits)
+  iy, fy = _split_coord(ys, subpixel_bits)
   wx = _cubic_weights(fx)
   wy = _cubic_weights(fy)
   pitch = width + 4

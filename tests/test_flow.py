@@ -50,8 +50,15 @@ def test_flip_mirrors_flow_and_negates_x():
   mirrored = flipped[:, ::-1].copy()
   mirrored[..., 0] *= -1
   diff = np.linalg.norm(mirrored - out, axis=-1)
-  assert diff.mean() < 0.05, f'mean flip difference {diff.mean():.3f} px'
+  # TV-L1's forward differences (zero on the last column) and one-sided
+  # border gradients are not mirror-symmetric, so the outer 4 px differ by
+  # 0.14 px on average with OpenCV 4.14 and 0.21 px with 5.0 (whose exact
+  # bicubic warp changes the border most); inside them the flip holds to
+  # 0.011-0.012 px with both majors.
+  inner = diff[4:-4, 4:-4]
+  assert inner.mean() < 0.02, f'mean flip difference {inner.mean():.3f} px'
   assert np.median(diff) < 0.02
+  assert diff.mean() < 0.1, f'mean flip difference {diff.mean():.3f} px'
 
 
 def test_t_frames_give_t_minus_1_fields_in_order():

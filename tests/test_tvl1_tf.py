@@ -103,16 +103,66 @@ def test_pyramid_sizes_follow_opencv():
   assert tvl1_tf.pyramid_sizes(24, 32, 5, 0.8) == [(24, 32), (19, 26)]
 
 
-def test_remap_cubic_matches_cv2_remap():
+def _remap_case():
   img = RNG.uniform(0, 255, (1, 40, 52)).astype(np.float32)
   u1 = RNG.uniform(-6, 6, img.shape).astype(np.float32)
   u2 = RNG.uniform(-6, 6, img.shape).astype(np.float32)
-  flat = ops.pad_for_remap(tf.constant(img[..., None]))
-  out = ops.remap_cubic(flat, 40, 52, u1, u2).numpy()[0, ..., 0]
   map_x = np.arange(52, dtype=np.float32)[None] + u1[0]
   map_y = np.arange(40, dtype=np.float32)[:, None] + u2[0]
+  return img, u1, u2, map_x, map_y
+
+
+def _remap_tf(img, u1, u2, subpixel_bits=None):
+  flat = ops.pad_for_remap(tf.constant(img[..., None]))
+  return ops.remap_cubic(flat, 40, 52, u1, u2,
+                         subpixel_bits=subpixel_bits).numpy()[0, ..., 0]
+
+
+def test_remap_cubic_matches_cv2_remap_of_this_opencv():
+  # OpenCV 5 interpolates at the exact position, 4.x at the nearest 1/32 px.
+  img, u1, u2, map_x, map_y = _remap_case()
+  major = int(cv2.__version__.split('.')[0])
+  bits = None if major >= 5 else ops.OPENCV4_SUBPIXEL_BITS
+  out = _remap_tf(img, u1, u2, subpixel_bits=bits)
   ref = cv2.remap(img[0], map_x, map_y, cv2.INTER_CUBIC)  # border 0
   np.testing.assert_allclose(out, ref, atol=1e-3)
+
+
+def test_remap_cubic_on_the_1_32_grid_matches_every_opencv():
+  # Positions on the 1/32 grid: both OpenCV majors and both modes agree.
+  img, _, _, _, _ = _remap_case()
+  u1 = np.round(RNG.uniform(-6, 6, img.shape) * 32).astype(np.float32) / 32
+  u2 = np.round(RNG.uniform(-6, 6, img.shape) * 32).astype(np.float32) / 32
+  map_x = np.arange(52, dtype=np.float32)[None] + u1[0]
+  map_y = np.arange(40, dtype=np.float32)[:, None] + u2[0]
+  ref = cv2.remap(img[0], map_x, map_y, cv2.INTER_CUBIC)
+  for bits in (None, ops.OPENCV4_SUBPIXEL_BITS):
+    np.testing.assert_allclose(_remap_tf(img, u1, u2, bits), ref, atol=1e-3)
+
+
+def test_remap_cubic_exact_is_bicubic_at_the_position():
+  # A float64 reference of Keys' kernel (A = -0.75), taps outside read 0.
+  img, u1, u2, map_x, map_y = _remap_case()
+  pad = np.zeros((48, 60))
+  pad[4:-4, 4:-4] = img[0]
+  ix, iy = np.floor(map_x).astype(int), np.floor(map_y).astype(int)
+
+  def kernel(d):
+    d = np.abs(d)
+    a = -0.75
+    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                    np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a,
+                             0.0))
+
+  ref = np.zeros(map_x.shape)
+  for j in range(-1, 3):
+    for i in range(-1, 3):
+      value = pad[np.clip(iy + j, -4, 43) + 4, np.clip(ix + i, -4, 55) + 4]
+      ref += kernel(map_y - iy - j) * kernel(map_x - ix - i) * value
+  out = _remap_tf(img, u1, u2)
+  np.testing.assert_allclose(out, ref, atol=2e-3)
+  # And the 1/32 rounding of OpenCV 4 is a real difference on these maps.
+  assert np.abs(_remap_tf(img, u1, u2, ops.OPENCV4_SUBPIXEL_BITS) - ref).max() > 0.5
 
 
 def test_median5_matches_cv2_median_blur():
