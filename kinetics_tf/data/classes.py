@@ -1,11 +1,15 @@
-"""Kinetics-400 class metadata: names, Appendix A counts, Appendix B groups.
+"""Kinetics class metadata: Kinetics-400 names, Appendix A counts, Appendix B groups; the 600 and 700 class lists.
 
 The data ship with the package (``kinetics400_classes.csv``,
-``kinetics400_groups.txt``); the official label list fixes spelling and order.
+``kinetics400_groups.txt``, ``kinetics600_classes.txt``,
+``kinetics700_classes.txt``); the official label lists fix spelling and order.
+The module-level names (CLASS_NAMES, canonical_name, ...) are Kinetics-400's;
+``class_names(version)`` gives any version's list.
 """
 
 import csv
 import difflib
+import functools
 import pathlib
 import re
 import types
@@ -16,6 +20,19 @@ from kinetics_tf import constants
 _DATA_DIR = pathlib.Path(__file__).resolve().parent
 CLASSES_FILE = _DATA_DIR / 'kinetics400_classes.csv'
 GROUPS_FILE = _DATA_DIR / 'kinetics400_groups.txt'
+
+# The Kinetics versions the library builds, and their class counts (Kinetics-
+# 600: Carreira et al. 2018; Kinetics-700-2020: Smaira et al. 2020, the 700
+# classes of Kinetics-700 with more clips).
+VERSIONS = ('kinetics400', 'kinetics600', 'kinetics700_2020')
+VERSION_NUM_CLASSES: Mapping[str, int] = types.MappingProxyType(
+    {'kinetics400': constants.NUM_CLASSES, 'kinetics600': 600,
+     'kinetics700_2020': 700})
+# Class lists of the later versions, one name per line in index order:
+# Kinetics-600 as kinetics-i3d's label_map_600.txt, Kinetics-700 sorted (as
+# mmaction2 and MediaPipe index it).
+_VERSION_FILES = {'kinetics600': _DATA_DIR / 'kinetics600_classes.txt',
+                  'kinetics700_2020': _DATA_DIR / 'kinetics700_classes.txt'}
 
 
 class UnknownClassError(ValueError):
@@ -154,3 +171,26 @@ def classes_of(group: str) -> tuple[str, ...]:
     if found is not None:
       return GROUPS[found]
   raise _unknown('GROUPS', group, GROUPS)
+
+
+@functools.lru_cache(maxsize=None)
+def class_names(version: str = 'kinetics400') -> tuple[str, ...]:
+  """The class names of a Kinetics version ('kinetics400', 'kinetics600',
+  'kinetics700_2020'), in index order.
+
+  Raises:
+    ValueError: an unknown version.
+  """
+  if version not in VERSION_NUM_CLASSES:
+    raise ValueError(f'unknown Kinetics version {version!r}; use one of '
+                     f'{", ".join(VERSIONS)}')
+  if version == 'kinetics400':
+    return CLASS_NAMES
+  path = _VERSION_FILES[version]
+  with open(path, encoding='utf-8') as f:
+    names = tuple(line.strip() for line in _strip_comments(f))
+  expected = VERSION_NUM_CLASSES[version]
+  if len(names) != expected or len({name_key(n) for n in names}) != expected:
+    raise RuntimeError(f'{path}: {len(names)} class names, expected '
+                       f'{expected} distinct ones; the package data is damaged')
+  return names
