@@ -113,11 +113,29 @@ def test_init_flow_from_a_trained_rgb_model():
   # A flow stack whose channels all hold v responds like an RGB image whose
   # 3 channels hold v, times 20 / 3, at the first conv (before its bias).
   v = np.random.default_rng(2).uniform(-1, 1, (1, SIZE, SIZE, 1))
-  conv = lambda model, c: keras.ops.convert_to_numpy(keras.ops.conv(
-      np.repeat(v, c, axis=-1).astype('float32'),
-      model.get_layer('conv1_conv').kernel, strides=2))
-  np.testing.assert_allclose(conv(flow, 20), conv(rgb, 3) * 20 / 3,
-                             rtol=1e-4, atol=1e-5)
+  conv = lambda kernel, c, x=v: keras.ops.convert_to_numpy(keras.ops.conv(
+      np.repeat(x, c, axis=-1).astype('float32'), kernel, strides=2))
+  rgb_k = rgb.get_layer('conv1_conv').kernel
+  flow_k = flow.get_layer('conv1_conv').kernel
+  got, want = conv(flow_k, 20), conv(rgb_k, 3) * 20 / 3
+  # The two sides are equal in exact arithmetic; each float32 output is a
+  # sum of n = 7*7*C products, whose rounding error is at most
+  # gamma_n * sum|k * x| with gamma_n = n*u / (1 - n*u), u = 2**-24, in any
+  # summation order (Higham, Accuracy and Stability, 2nd ed., eq. 3.5).
+  # Storing the mean kernel and scaling by 20/3 add 2u relative each.  An
+  # output near zero (cancellation) can differ by much more than 1e-4 of
+  # itself, which is why a relative tolerance failed for some weights.
+  u = 2.0**-24
+  gamma = lambda n: n * u / (1 - n * u)
+  abs_flow = conv(np.abs(flow_k), 20, np.abs(v))
+  abs_rgb = conv(np.abs(rgb_k), 3, np.abs(v)) * 20 / 3
+  bound = (gamma(7 * 7 * 20) + 2 * u) * abs_flow + (
+      gamma(7 * 7 * 3) + 2 * u) * abs_rgb
+  assert np.all(np.abs(got - want) <= bound), np.max(
+      np.abs(got - want) / bound)
+  # The bound is tight enough to catch a wrong init (e.g. sum, not mean).
+  assert np.median(bound / np.abs(want)) < 1e-3
+  assert not np.all(np.abs(got * 3 - want) <= bound)
 
 
 def test_unit_to_caffe_matches_keras_preprocessing():
