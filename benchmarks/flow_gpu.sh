@@ -5,6 +5,7 @@
 #
 #   KINETICS_TF_FIXTURES=../shared/fixtures bash benchmarks/flow_gpu.sh
 #   bash benchmarks/flow_gpu.sh --smoke     # tiny sizes; runs on a CPU too
+#   PYTHON=/path/to/venv/bin/python bash benchmarks/flow_gpu.sh   # that Python
 #
 # Needs a GPU build of TensorFlow for GPU figures; on a CPU it prints CPU ones.
 set -euo pipefail
@@ -13,8 +14,10 @@ cd "$(dirname "$0")/.."
 SMOKE=0
 [[ "${1:-}" == "--smoke" ]] && SMOKE=1
 export TF_CPP_MIN_LOG_LEVEL=2
+# The Python with TensorFlow and this package: $PYTHON, else the first on PATH.
+PYTHON="${PYTHON:-python}"
 
-SMOKE=$SMOKE python - <<'EOF'
+SMOKE=$SMOKE "$PYTHON" - <<'EOF'
 import os, time
 import numpy as np
 import tensorflow as tf
@@ -52,7 +55,7 @@ EOF
 
 if [[ -n "${KINETICS_TF_FIXTURES:-}" ]]; then
   echo "parity with OpenCV on the fixture clips:"
-  python -m pytest -q -s tests/test_tvl1_tf.py -k "real_clips" 2>&1 \
+  "$PYTHON" -m pytest -q -s tests/test_tvl1_tf.py -k "real_clips" 2>&1 \
     | grep -E "real clips|passed|failed|error" || true
 else
   echo "parity check skipped: set KINETICS_TF_FIXTURES to the fixtures folder"

@@ -23,3 +23,22 @@ def fixtures_dir() -> pathlib.Path:
 @pytest.fixture(scope='session')
 def fixture_videos(fixtures_dir) -> pathlib.Path:
   return fixtures_dir / 'videos'
+
+
+def pytest_configure(config):
+  """Warnings: ours are errors, third-party ones we cannot fix are filtered.
+
+  Each filter names the package that raises the warning.
+  """
+  for line in (
+      # numpy 2's copy keyword: our code and tests must not pass TF tensors
+      # or Keras variables to np.array/np.asarray (use .numpy() or
+      # keras.ops.convert_to_numpy).
+      r"error:__array__ implementation doesn't accept a copy keyword"
+      r":DeprecationWarning:(kinetics_tf|flow|test_|conftest)",
+      # keras/src/backend/tensorflow/core.py (convert_to_numpy) calls
+      # np.array on a TF EagerTensor, whose __array__ (TF 2.21) lacks copy=.
+      r"ignore:__array__ implementation doesn't accept a copy keyword"
+      r":DeprecationWarning:keras",
+  ):
+    config.addinivalue_line('filterwarnings', line)

@@ -1,10 +1,15 @@
 """Tests of the batch-normalised LSTM against a NumPy reference."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from kinetics_tf.models import bn_lstm
+
+# A variable's value as a NumPy array (np.array(variable) goes through
+# __array__ without numpy 2's copy keyword).
+_numpy = keras.ops.convert_to_numpy
 
 UNITS, DEPTH, MAX_STEPS = 6, 5, 3
 
@@ -39,9 +44,9 @@ def _sigmoid(v):
 
 def _reference(layer, x, training):
   """NumPy forward pass of the layer's equations; returns every step's h."""
-  norms = {k: [None if v is None else np.array(v) for v in vs]
+  norms = {k: [None if v is None else _numpy(v) for v in vs]
            for k, vs in layer.norms.items()}
-  kernel, recurrent = np.array(layer.kernel), np.array(layer.recurrent_kernel)
+  kernel, recurrent = _numpy(layer.kernel), _numpy(layer.recurrent_kernel)
 
   def norm(v, key, step):
     gamma, beta, mean, var = norms[key]
@@ -56,7 +61,7 @@ def _reference(layer, x, training):
   outputs = []
   for t in range(x.shape[1]):
     gates = (norm(x[:, t] @ kernel, 'x', t) + norm(h @ recurrent, 'h', t) +
-             np.array(layer.bias))
+             _numpy(layer.bias))
     i, f, g, o = np.split(gates, 4, axis=-1)
     c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
     h = _sigmoid(o) * np.tanh(norm(c, 'c', t))
@@ -85,8 +90,8 @@ def test_inference_uses_each_steps_statistics_and_reuses_the_last():
   # Sanity check of the test: with step 0's statistics everywhere the result
   # would differ.
   for _, _, mean, var in layer.norms.values():
-    mean.assign(np.repeat(np.array(mean)[:1], MAX_STEPS, axis=0))
-    var.assign(np.repeat(np.array(var)[:1], MAX_STEPS, axis=0))
+    mean.assign(np.repeat(_numpy(mean)[:1], MAX_STEPS, axis=0))
+    var.assign(np.repeat(_numpy(var)[:1], MAX_STEPS, axis=0))
   assert np.abs(layer(x, training=False) - expected).max() > 1e-2
 
 
@@ -94,7 +99,7 @@ def test_inference_uses_each_steps_statistics_and_reuses_the_last():
 def test_training_uses_batch_statistics_and_updates_its_steps_rows(graph):
   layer = _layer(momentum=0.5)
   _randomise_statistics(layer)
-  before = {k: (np.array(v[2]), np.array(v[3]))
+  before = {k: (_numpy(v[2]), _numpy(v[3]))
             for k, v in layer.norms.items()}
   x = _sequence(steps=2)  # Two steps: row 2 of the statistics is untouched.
   expected = _reference(layer, x, training=True)
@@ -103,7 +108,7 @@ def test_training_uses_batch_statistics_and_updates_its_steps_rows(graph):
 
   mean_x, var_x = before['x']
   for t in range(2):
-    projected = x[:, t] @ np.array(layer.kernel)
+    projected = x[:, t] @ _numpy(layer.kernel)
     np.testing.assert_allclose(layer.norms['x'][2][t],
                                0.5 * mean_x[t] + 0.5 * projected.mean(0),
                                atol=1e-5)
@@ -127,7 +132,7 @@ def test_training_and_inference_differ_as_batch_norm_should():
   assert np.abs(layer(x, training=False) -
                 layer(shifted, training=False)).max() > 1e-2
   # Inference leaves the statistics alone.
-  mean = np.array(layer.norms['x'][2])
+  mean = _numpy(layer.norms['x'][2])
   layer(x, training=False)
   np.testing.assert_array_equal(layer.norms['x'][2], mean)
 
@@ -176,4 +181,4 @@ def test_training_step_compiles_with_xla():
   assert all(np.isfinite(g.numpy()).all() for g in grads)
   assert np.abs(grads[0].numpy()).max() > 0  # The input kernel.
   # The moving averages moved for the 3 steps that have rows.
-  assert np.abs(np.array(layer.norms['x'][2])).min() > 0
+  assert np.abs(_numpy(layer.norms['x'][2])).min() > 0

@@ -18,6 +18,9 @@ from kinetics_tf import predict
 from kinetics_tf import train
 from kinetics_tf.training.config import Config
 
+# saved_model_cli as a module of this Python's TensorFlow (not from PATH).
+SAVED_MODEL_CLI = 'tensorflow.python.tools.saved_model_cli'
+
 DATASET = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 1 test clip per class.
 
 
@@ -96,7 +99,7 @@ def test_predict_on_a_real_clip_equals_keras(world, fixture_videos):
 
 def test_cli_lists_signature_and_counts_failed_clips(world, fixture_videos, tmp_path):
   path = world['paths']['two_stream']
-  shown = subprocess.run(['saved_model_cli', 'show', '--all', '--dir', path],
+  shown = subprocess.run([sys.executable, '-m', SAVED_MODEL_CLI, 'show', '--all', '--dir', path],
                          capture_output=True, text=True, timeout=300)
   assert "signature_def['serving_default']" in shown.stdout
   for name in ("inputs['frames']", "inputs['flow']", "outputs['probabilities']",

@@ -25,7 +25,8 @@ def _run(cmd, **env):
 
 
 def test_gpu_script_smoke_mode_on_the_cpu():
-  out = _run(['bash', 'benchmarks/flow_gpu.sh', '--smoke'])
+  out = _run(['bash', 'benchmarks/flow_gpu.sh', '--smoke'],
+             PYTHON=sys.executable)
   assert 'frames 64x48; fixed budget 40 steps/warp' in out
   rates = re.findall(r'batch +(\d+): +([\d.]+) pairs/s', out)
   assert [int(b) for b, _ in rates] == [2, 4]
