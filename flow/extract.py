@@ -226,6 +226,8 @@ def _param(text: str):
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
   """Flags shared by `python -m flow.extract` and `python -m flow.beam`."""
+  parser.add_argument('--helpfull', action='help',
+                      help='the same as --help: every flag is listed here')
   parser.add_argument('inputs', nargs='+',
                       help='videos, folders of videos, or list files (.txt)')
   parser.add_argument('--out_dir', required=True, help='output folder')

@@ -24,6 +24,8 @@ def demo_main(argv) -> int:
       description='Build the synthetic set (or your videos) with TV-L1 flow, '
       'train an RGB and a flow stream, evaluate them with the dense protocol, '
       'fuse them, export SavedModels and print a Table 4.')
+  parser.add_argument('--helpfull', action='help',
+                      help='the same as --help: every flag is listed here')
   parser.add_argument('--out_dir', default='kinetics_tf_demo',
                       help='where the dataset, models and reports go')
   parser.add_argument('--videos', default=None,
@@ -61,7 +63,7 @@ def demo_main(argv) -> int:
 
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  if not argv or argv[0] in ('-h', '--help'):
+  if not argv or argv[0] in ('-h', '--help', '--helpfull'):
     print(__doc__)
     return 0 if argv else 2
   command, rest = argv[0], argv[1:]
