@@ -3,13 +3,17 @@
 import setuptools
 
 BEAM = [
-    # `tfds build` and the Beam pipelines of flow/ and the builders.
-    # tfds does not declare these; its own beam pin clashes with TF 2.21.
+    # The `tfds build` command line and the Beam pipelines of flow/ and the
+    # builders. tfds does not declare these; its own beam pin clashes with
+    # TF 2.21's protobuf.
     'apache-beam==2.77.0',
     'mlcroissant>=1.0',
-    'importlib_resources>=6.0',
 ]
 
+# The lowest version of each range is tested too: .ci/run builds a second
+# fresh environment from .ci/lowest.txt and runs the flow and decoding tests
+# in it; constraints.txt holds the versions of the last green run of the
+# highest ones.
 setuptools.setup(
     name='kinetics-tf',
     version='0.1.0',
@@ -24,14 +28,19 @@ setuptools.setup(
     install_requires=[
         'tensorflow-cpu>=2.21,<2.22',
         'tensorflow-datasets>=4.9.10,<4.10',
+        # tfds imports it when it prepares a dataset but does not declare it.
+        'importlib_resources>=6.0',
         # contrib carries cv2.optflow.DualTVL1OpticalFlow_create; never
-        # install plain opencv-python beside it.
+        # install plain opencv-python beside it. 4.14 and 5.0 differ in
+        # cv::remap (5.0 interpolates at the exact position, 4.x at 1/32 px),
+        # which moves OpenCV's TV-L1 by ~0.02 px; both are tested.
         'opencv-contrib-python-headless>=4.14,<5.1',
         'av>=14',
         'absl-py>=2.0',
         'numpy>=2.0,<3',
         'tqdm>=4.60',
-        'matplotlib>=3.8',
+        # 3.9 is the first matplotlib built for numpy 2 (3.8 needs numpy<2).
+        'matplotlib>=3.9',
     ],
     extras_require={
         'beam': BEAM,
