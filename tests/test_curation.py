@@ -1,5 +1,6 @@
 """Tests of the §3 curation rules on hand-made records."""
 
+import collections
 import csv
 import random
 import subprocess
@@ -115,18 +116,131 @@ def test_next_batch_mixes_classes_and_skips_done():
   assert consensus.next_batch(decisions, 10, dropped={'a'})[0].label == 'b'
 
 
+def _pending(labels, per_class, annotations=1):
+  return [consensus.decide_clip(f'{label}{i}', label, ['yes'] * annotations)
+          for label in labels for i in range(per_class)]
+
+
+def _gold(*labels):
+  return [consensus.GoldClip(f'gold_{label}', label, 'yes') for label in labels]
+
+
+def test_tasks_are_20_slots_with_2_gold_and_classes_mixed():
+  labels = [f'c{i:02d}' for i in range(25)]
+  decisions = _pending(labels, 3)                        # 75 clips to label
+  tasks = consensus.assemble_tasks(decisions, _gold('g0', 'g1', 'g2', 'g3'), seed=0)
+  # §3.3: 20 videos a task, 2 of them groundtruth; 75 = 4 x 18 + 3.
+  assert [len(t) for t in tasks] == [20, 20, 20, 20, 5]
+  assert [sum(s.is_gold for s in t) for t in tasks] == [2, 2, 2, 2, 2]
+  sent = [s.clip_id for t in tasks for s in t if not s.is_gold]
+  assert sorted(sent) == sorted(d.clip_id for d in decisions)   # each clip once
+  left = collections.Counter(labels * 3)
+  for number, task in enumerate(tasks):
+    assert [s.task for s in task] == [number] * len(task)
+    assert [s.slot for s in task] == list(range(len(task)))
+    clips = [s.label for s in task if not s.is_gold]
+    # "each with a different class where possible"
+    assert len(set(clips)) == min(len(clips), len(+left)), (number, clips)
+    assert len(set(clips)) == [18, 18, 18, 18, 3][number]
+    left.subtract(clips)
+    gold = [s for s in task if s.is_gold]
+    assert len({g.clip_id for g in gold}) == 2 and all(g.gold_answer == 'yes' for g in gold)
+    assert not {g.label for g in gold} & set(clips)
+  # The gold slots are shuffled in with the others, not always at the end.
+  positions = {s.slot for t in tasks[:4] for s in t if s.is_gold}
+  assert positions - {18, 19}
+  again = consensus.assemble_tasks(decisions, _gold('g0', 'g1', 'g2', 'g3'), seed=0)
+  assert again == tasks
+  assert consensus.assemble_tasks(decisions, _gold('g0', 'g1', 'g2', 'g3'), seed=1) != tasks
+
+
+def test_task_gold_of_a_class_not_in_the_task_where_possible():
+  decisions = _pending(['a', 'b'], 2)
+  for seed in range(10):
+    (task,) = consensus.assemble_tasks(decisions, _gold('a', 'b', 'z'), seed=seed)
+    gold = sorted(s.label for s in task if s.is_gold)
+    assert len(task) == 6 and 'z' in gold and len(set(gold)) == 2, gold
+
+
+def test_tasks_skip_done_dropped_and_fully_annotated_clips():
+  decisions = (_pending(['a'], 30) + _pending(['b'], 2, annotations=2)
+               + _pending(['gone'], 3) + _decisions('x', 1, 1))
+  decisions.append(consensus.ClipDecision('full', 'b', 'pending', 5, 2, 2, 1, 0))
+  tasks = consensus.assemble_tasks(decisions, _gold('g', 'h'), num_tasks=1,
+                                   dropped={'gone'}, seed=3)
+  (task,) = tasks
+  clips = [s for s in task if not s.is_gold]
+  assert len(task) == 20 and len(clips) == 18
+  assert collections.Counter(s.label for s in clips) == {'a': 16, 'b': 2}
+  assert {s.clip_id for s in clips} & {'full', 'x0', 'xr0', 'gone0'} == set()
+
+
+def test_tasks_need_enough_gold_clips():
+  with pytest.raises(common.CurationInputError, match='1 gold clip.*2 gold slots'):
+    consensus.assemble_tasks(_pending(['a'], 3), _gold('g'))
+  with pytest.raises(ValueError, match='no slot to label'):
+    consensus.assemble_tasks(_pending(['a'], 3), _gold('g', 'h'), task_size=2)
+
+
+def test_a_worker_is_warned_each_time_gold_success_falls_under_half(tmp_path):
+  rows = common.read_rows(_records(tmp_path / 'r.csv', [
+      ('g1', 'a', 'w1', 'yes', 1, 'yes'),    # line 2: 1/1
+      ('g2', 'b', 'w1', 'yes', 1, 'no'),     # line 3: 1/2 = 50%, not under
+      ('g3', 'c', 'w1', 'no', 1, 'yes'),     # line 4: 1/3 -> warned
+      ('c1', 'a', 'w1', 'no', 0, ''),        # line 5: not gold
+      ('g4', 'd', 'w1', 'no', 1, 'no'),      # line 6: 2/4 = 50%, back
+      ('g1', 'a', 'w2', 'no', 1, 'yes'),     # line 7: w2 0/1 -> warned
+      ('g5', 'e', 'w1', 'unsure', 1, 'yes'),  # line 8: 2/5 -> warned again
+      ('g2', 'b', 'w2', 'no', 1, 'no'),      # line 9: w2 1/2, no new warning
+  ]), ('clip_id',))
+  got = [(w['worker_id'], w['line'], w['clip_id'], w['gold_correct'], w['gold_answered'])
+         for w in consensus.gold_warnings(rows)]
+  assert got == [('w1', 4, 'g3', 1, 3), ('w2', 7, 'g1', 0, 1), ('w1', 8, 'g5', 2, 5)]
+  acc = {w['worker_id']: w for w in consensus.worker_accuracy(rows)}
+  assert (acc['w1']['warn'], acc['w1']['warnings']) == (True, 2)    # 2/5 now
+  assert (acc['w2']['warn'], acc['w2']['warnings']) == (False, 1)   # 1/2 now
+  gold = consensus.gold_clips(rows)
+  assert [(g.clip_id, g.label, g.gold_answer) for g in gold] == [
+      ('g1', 'a', 'yes'), ('g2', 'b', 'no'), ('g3', 'c', 'yes'), ('g4', 'd', 'no'),
+      ('g5', 'e', 'yes')]
+
+
+def test_gold_clip_with_two_answers_names_line(tmp_path):
+  rows = common.read_rows(_records(tmp_path / 'r.csv', [
+      ('g1', 'a', 'w1', 'yes', 1, 'yes'), ('g1', 'a', 'w2', 'yes', 1, 'no')]), ('clip_id',))
+  with pytest.raises(common.CurationInputError, match=r"r.csv:3: gold clip 'g1'"):
+    consensus.gold_clips(rows, tmp_path / 'r.csv')
+
+
 def test_consensus_binary(tmp_path):
   rows = [(f'c{i}', 'cls', f'w{j}', 'yes', 0, '') for i in range(2)
           for j in range(3)]
-  rows += [('c9', 'cls', 'w1', 'no', 0, ''), ('g', 'cls', 'w1', 'no', 1, 'yes')]
+  rows += [('c9', 'cls', 'w1', 'no', 0, ''), ('g', 'gcls', 'w1', 'no', 1, 'yes'),
+           ('h', 'hcls', 'w2', 'no', 1, 'no')]
   records = _records(tmp_path / 'r.csv', rows)
   out = subprocess.run(
       [sys.executable, '-m', 'kinetics_tf.curation.consensus',
        f'--records={records}', f'--out_dir={tmp_path}/out'],
       capture_output=True, text=True, check=True).stdout
   assert '2 accepted, 0 rejected, 1 pending' in out
+  assert 'low accuracy: worker w1 is at 0/1 on gold clips (under 50%)' in out
+  assert 'worker w2' not in out
   with open(tmp_path / 'out' / 'next_batch.csv') as f:
     assert [r['clip_id'] for r in csv.DictReader(f)] == ['c9']
+  with open(tmp_path / 'out' / 'tasks.csv') as f:
+    task = list(csv.DictReader(f))
+  assert sorted((r['clip_id'], r['is_gold'], r['gold_answer']) for r in task) == [
+      ('c9', 'False', ''), ('g', 'True', 'yes'), ('h', 'True', 'no')]
+  with open(tmp_path / 'out' / 'warnings.csv') as f:
+    assert [(r['worker_id'], r['line']) for r in csv.DictReader(f)] == [('w1', '9')]
+  # Too few gold clips for the 2 gold slots: one line, no traceback.
+  lone = _records(tmp_path / 'lone.csv', rows[:-1])
+  bad = subprocess.run(
+      [sys.executable, '-m', 'kinetics_tf.curation.consensus',
+       f'--records={lone}', f'--out_dir={tmp_path}/out2'],
+      capture_output=True, text=True)
+  assert bad.returncode != 0 and '1 gold clip(s) for 2 gold slots' in bad.stderr
+  assert 'Traceback' not in bad.stderr
 
 
 def test_bad_response_names_line(tmp_path):
