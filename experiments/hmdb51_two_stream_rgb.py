@@ -13,10 +13,12 @@ Data: the TFDS dataset 'hmdb51_local/split1_rgb' (docs on preparing the data);
 --data_dir points at it.
 
 Starts from ImageNet ResNet-50 weights (§4.4), a local Keras weight file
-given by --imagenet_weights. The set has no validation split: the plateau
-rule watches the last 10% of the training split, never the test split. The
-paper gives no batch size, learning rate or weight decay (tuned on
-validation, §4.4): these are our starting points.
+given by --imagenet_weights. The official lists have no validation split:
+the plateau rule watches the dataset's 'validation' split, all the clips of
+a source video, whole, from every class's official training list held out
+(about 10%; kinetics_tf.data.splits.hold_out_validation), never the test
+split. The paper gives no batch size, learning rate or weight decay (tuned
+on validation, §4.4): these are our starting points.
 """
 
 from kinetics_tf import constants
@@ -44,6 +46,7 @@ def get_config() -> Config:
       eval_batches=20,
       checkpoint_every=500,
       patience=3,
-      train_split='train[:90%]',
-      val_split='train[90%:]',
+      # Whole groups of the training list held out (ucf_hmdb.py).
+      train_split='train',
+      val_split='validation',
   )

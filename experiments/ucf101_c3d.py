@@ -12,10 +12,12 @@ GPU (figures: benchmarks/models.py and docs/BENCHMARKS.md).
 Data: the TFDS dataset 'ucf101_local/split1_rgb128' (docs on preparing the data);
 --data_dir points at it.
 
-The set has no validation split: the plateau rule watches the last 10% of
-the training split, never the test split. The paper gives no batch size,
-learning rate or weight decay (tuned on validation, §4.4): these are our
-starting points.
+The official lists have no validation split: the plateau rule watches the
+dataset's 'validation' split, whole groups (gXX, clips sharing actor and
+scene) of every class's official training list held out (about 10%;
+kinetics_tf.data.splits.hold_out_validation), never the test split. The
+paper gives no batch size, learning rate or weight decay (tuned on
+validation, §4.4): these are our starting points.
 """
 
 from kinetics_tf import constants
@@ -37,6 +39,7 @@ def get_config() -> Config:
       eval_batches=20,
       checkpoint_every=500,
       patience=3,
-      train_split='train[:90%]',
-      val_split='train[90%:]',
+      # Whole groups of the training list held out (ucf_hmdb.py).
+      train_split='train',
+      val_split='validation',
   )

@@ -4,14 +4,28 @@ UCF-101: ``classInd.txt`` ("1 ApplyEyeMakeup"), ``trainlist0N.txt``
 ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1") and ``testlist0N.txt`` (the
 path alone).  HMDB-51: ``<class>_test_splitN.txt`` ("video.avi 1"), code 0 =
 unused, 1 = train, 2 = test; videos live in one folder per class.
+
+Neither set has a validation split, and the clips of one group (UCF-101's
+``gXX``: the same actor and scene; HMDB-51: the same source video) look
+alike, so ``hold_out_validation`` moves whole groups of each class's
+training list (about 10%) into a 'validation' split for the plateau rule.
 """
 
+import collections
 import os
 import pathlib
 import re
-from typing import NamedTuple
+import zlib
+from typing import Callable, Iterable, NamedTuple
 
 SPLITS = (1, 2, 3)
+# Share of each class's training clips held out (whole groups) for validation.
+VALIDATION_FRACTION = 0.1
+_UCF_GROUP = re.compile(r'_g(?P<group>\d+)_c\d+$', re.IGNORECASE)
+# HMDB-51 names end in visible body parts, camera motion, people, viewpoint,
+# quality and the clip's number: "<source video>_f_cm_np1_le_med_0".
+_HMDB_TAGS = re.compile(r'^(?P<source>.+)_[a-z]+_(?:cm|nm)_np\d+_(?:fr|ba|le|ri)_'
+                        r'(?:bad|med|goo)_\d+$', re.IGNORECASE)
 _HMDB_CODES = {'0': None, '1': 'train', '2': 'test'}
 _HMDB_FILE = re.compile(r'^(?P<label>.+)_test_split(?P<n>\d+)\.txt$')
 
@@ -175,3 +189,68 @@ def read_hmdb51_split(split_dir, split: int = 1) -> list[SplitEntry]:
       if _HMDB_CODES[fields[1]] is not None:
         entries.append(SplitEntry(video, label, _HMDB_CODES[fields[1]]))
   return entries
+
+
+def ucf101_group(path: str) -> str:
+  """'<Class>/v_<Class>_g08_c01.avi' -> '<Class>/g08' (a name without gXX: itself)."""
+  folder, _, name = path.rpartition('/')
+  stem = os.path.splitext(name)[0]
+  m = _UCF_GROUP.search(stem)
+  return f'{folder}/g{int(m["group"]):02d}' if m else path
+
+
+def hmdb51_group(path: str) -> str:
+  """'<class>/<source video>_f_cm_np1_le_med_0.avi' -> '<class>/<source video>'."""
+  folder, _, name = path.rpartition('/')
+  m = _HMDB_TAGS.match(os.path.splitext(name)[0])
+  return f'{folder}/{m["source"]}' if m else path
+
+
+def _ucf_order(group: str):
+  """Highest group number first (g25, g24, ...: training groups of every split)."""
+  m = re.search(r'/g(\d+)$', group)
+  return (-int(m[1]) if m else 0, group)
+
+
+def _hmdb_order(group: str):
+  """A fixed pseudo-random order of source videos (crc32 of the name)."""
+  return (zlib.crc32(group.encode()), group)
+
+
+_GROUPING = {'ucf101': (ucf101_group, _ucf_order), 'hmdb51': (hmdb51_group, _hmdb_order)}
+
+
+def hold_out_groups(entries: Iterable[SplitEntry], group_of: Callable[[str], str],
+                    order: Callable[[str], object],
+                    fraction: float = VALIDATION_FRACTION) -> list[SplitEntry]:
+  """Moves whole groups of each class's 'train' entries to 'validation'.
+
+  Per class, groups are taken in ``order`` while fewer than ``fraction`` of
+  the class's training clips are held out; a class keeps at least one group
+  for training.  Test entries are unchanged; the order of entries is kept.
+  """
+  entries = list(entries)
+  groups = collections.defaultdict(lambda: collections.defaultdict(int))
+  for e in entries:
+    if e.split == 'train':
+      groups[e.label][group_of(e.path)] += 1
+  held = set()
+  for sizes in groups.values():
+    total = sum(sizes.values())
+    count = 0
+    for group in sorted(sizes, key=order)[:-1]:
+      if count >= fraction * total:
+        break
+      held.add(group)
+      count += sizes[group]
+  return [e._replace(split='validation') if e.split == 'train' and group_of(e.path) in held
+          else e for e in entries]
+
+
+def hold_out_validation(entries: Iterable[SplitEntry], dataset: str,
+                        fraction: float = VALIDATION_FRACTION) -> list[SplitEntry]:
+  """``hold_out_groups`` with the groups of 'ucf101' (gXX) or 'hmdb51' (source video)."""
+  if dataset not in _GROUPING:
+    raise ValueError(f'dataset must be one of {sorted(_GROUPING)}, not {dataset!r}')
+  group_of, order = _GROUPING[dataset]
+  return hold_out_groups(entries, group_of, order, fraction)

@@ -12,8 +12,14 @@ trainlist0N.txt, testlist0N.txt); HMDB-51: the ``<class>/*.avi`` folders and
 ``testTrainMulti_7030_splits/`` (``<class>_test_splitN.txt``).  Configs:
 ``split1`` (default; the paper reports split 1), ``split2``, ``split3``, each
 with RGB + TV-L1 flow at shorter side 340, and ``split1_rgb`` without flow.
-Splits: 'train' and 'test'.  Features as kinetics400 (``features.py``);
-``youtube_id`` is the video's file stem, ``time_start`` 0.
+Splits: 'train', 'validation' and 'test'.  'train' + 'validation' is the
+official training list: 'validation' holds out whole groups of each class
+(about 10% of its clips; UCF-101: groups gXX, the same actor and scene;
+HMDB-51: clips of the same source video) for the plateau rule of training,
+so that it never watches clips of a group it trains on
+(``kinetics_tf.data.splits.hold_out_validation``).  'test' is the official
+test list.  Features as kinetics400 (``features.py``); ``youtube_id`` is the
+video's file stem, ``time_start`` 0.
 """
 
 import dataclasses
@@ -98,6 +104,18 @@ def scan(manual_dir, marker):
   return split_dir, videos
 
 
+def ucf101_entries(split_dir, split: int) -> list:
+  """UCF-101 entries of official split ``split``, with whole gXX groups held out."""
+  return splits_lib.hold_out_validation(splits_lib.read_ucf101_split(split_dir, split),
+                                        'ucf101')
+
+
+def hmdb51_entries(split_dir, split: int) -> list:
+  """HMDB-51 entries of official split ``split``, whole source videos held out."""
+  return splits_lib.hold_out_validation(splits_lib.read_hmdb51_split(split_dir, split),
+                                        'hmdb51')
+
+
 def entry_jobs(entries, videos) -> dict:
   """split -> Jobs of split-file entries ('<Class>/<video>' paths)."""
   jobs = {}
@@ -113,8 +131,12 @@ def entry_jobs(entries, videos) -> dict:
 class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
   """Shared by the UCF-101 and HMDB-51 builders."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {
+      '1.0.0': 'First release.',
+      '1.1.0': "A 'validation' split: whole groups of the official training list "
+               "held out (train + validation = the official training list).",
+  }
   BUILDER_CONFIGS = _configs()
 
   def _class_names(self) -> tuple:
@@ -158,8 +180,7 @@ class Ucf101Local(_LocalSplitBuilder):
     split_dir, videos = scan(os.fspath(dl_manager.manual_dir),
                              lambda n: n == 'classInd.txt')
     self._check_classes(splits_lib.ucf101_classes(split_dir), split_dir)
-    entries = splits_lib.read_ucf101_split(split_dir,
-                                           self.builder_config.split)
+    entries = ucf101_entries(split_dir, self.builder_config.split)
     return self._splits(entry_jobs(entries, videos))
 
 
@@ -179,5 +200,5 @@ class Hmdb51Local(_LocalSplitBuilder):
     split_dir, videos = scan(os.fspath(dl_manager.manual_dir),
                              lambda name: name.endswith(f'_test_split{n}.txt'))
     self._check_classes(splits_lib.hmdb51_classes(split_dir, n), split_dir)
-    entries = splits_lib.read_hmdb51_split(split_dir, n)
+    entries = hmdb51_entries(split_dir, n)
     return self._splits(entry_jobs(entries, videos))
