@@ -15,6 +15,7 @@ BINARIES = {
     'export': 'kinetics_tf.export',
     'predict': 'kinetics_tf.predict',
     'flow': 'flow.extract',
+    'download': 'kinetics_tf.download',
 }
 
 
