@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import json
 import os
+import sys
 from typing import Any, Mapping, Sequence
 
 from absl import app
@@ -27,6 +28,7 @@ import tqdm
 
 from kinetics_tf import models as models_lib
 from kinetics_tf import reports
+from kinetics_tf.data import classes
 from kinetics_tf.input import dense
 
 KINDS = dense.MODELS  # 'rgb', 'flow', 'c3d', 'convnet_lstm'
@@ -263,15 +265,45 @@ def build_failures(data_dir: str, split: str) -> list[dict]:
 
 
 def default_groups(dataset: str) -> dict[str, tuple[str, ...]] | None:
-  """Class groups for accuracy per group: Appendix B for Kinetics, families for the synthetic set."""
+  """Class groups for accuracy per group: Appendix B for Kinetics-400, families for the synthetic set."""
   name = dataset.split('/')[0]
-  if name.startswith('kinetics'):
-    from kinetics_tf.data import classes  # pylint: disable=g-import-not-at-top
+  if name == 'kinetics400':  # Appendix B groups name Kinetics-400's classes
     return dict(classes.GROUPS)
   if name == 'synthetic_actions':
     from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
     return reports.groups_from_family(synthetic.CLASS_FAMILY)
   return None
+
+
+def trained_on(path: str) -> str | None:
+  """The dataset a model file was trained on: ``dataset`` of the config.json that
+  kinetics_tf.train writes beside it (None when there is none)."""
+  folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+  try:
+    with open(os.path.join(folder, 'config.json')) as f:
+      return json.load(f).get('dataset')
+  except (OSError, ValueError, AttributeError):
+    return None
+
+
+def version_warning(trained: str | None, dataset: str, split: str) -> str | None:
+  """A warning when a model trained on one Kinetics version is evaluated on another's split.
+
+  The versions share clips: a later version's training set holds much of an
+  earlier one's validation and test sets (the CVDF notes that Kinetics-400's
+  validation set lies largely inside Kinetics-700's training set), so such an
+  accuracy is not a held-out result.
+  """
+  a, b = (trained or '').split('/')[0], dataset.split('/')[0]
+  if a == b or a not in classes.VERSIONS or b not in classes.VERSIONS:
+    return None
+  later = classes.VERSIONS.index(a) > classes.VERSIONS.index(b)
+  return (f'the model was trained on {a} and is evaluated on {b} ({split}): the '
+          'Kinetics versions share clips' +
+          (f', and much of {b}\'s {split} split lies inside {a}\'s training set (the '
+           "CVDF notes it for Kinetics-400's validation set and Kinetics-700's "
+           'training set)' if later else '') +
+          f'; this is not a held-out result. Evaluate on {a}\'s own validation split.')
 
 
 def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
@@ -305,8 +337,13 @@ def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
     scores of :func:`score_dataset`.
   """
   models = list(models) if isinstance(models, (list, tuple)) else [models]
-  dm = {}
+  dm, warnings = {}, []
   for m in models:
+    if isinstance(m, str):
+      warning = version_warning(trained_on(m), dataset, split)
+      if warning and warning not in warnings:
+        warnings.append(warning)
+        print(f'evaluate: warning: {warning}', file=sys.stderr, flush=True)
     m = load_model(m) if isinstance(m, str) else m
     for kind, d in dense_models(m, crop=crop, short_side=short_side, flip=flip,
                                 normalization=normalization).items():
@@ -329,6 +366,8 @@ def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
       f'{k}: {d.model.name}' for k, d in dm.items()),
           'protocol': 'dense snapshots of Table 3, centre crop' + (', flip-averaged' if flip else ''),
           'batch_size': batch_size}
+  if warnings:
+    meta['warning'] = ' '.join(warnings)
   if out_dir:
     summary = reports.write_report(
         out_dir, result['scores'], result['labels'], class_names, clip_ids=result['clips'],
