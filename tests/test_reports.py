@@ -94,6 +94,39 @@ def test_pngs_and_markdown(written):
   assert '![per-class accuracy](per_class_accuracy_rgb_flow.png)' in md
 
 
+def _runs(indices):
+  """Contiguous runs of sorted indices -> [(first, last)]."""
+  runs = []
+  for i in indices:
+    if runs and i == runs[-1][1] + 1:
+      runs[-1][1] = i
+    else:
+      runs.append([i, i])
+  return [tuple(r) for r in runs]
+
+
+def test_per_class_chart_draws_one_bar_per_class_to_scale(written):
+  import matplotlib.image  # pylint: disable=g-import-not-at-top
+  out, _ = written
+  path = os.path.join(out, 'per_class_accuracy_rgb.png')
+  with open(path, 'rb') as f:
+    head = f.read(24)
+  # 4 classes: a 4.0 x (0.6 + 0.16 * 4) inch figure at 100 dpi (plots.py).
+  assert head[:8] == b'\x89PNG\r\n\x1a\n'
+  assert (int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')) == (400, 124)
+  image = matplotlib.image.imread(path)
+  assert image.shape[:2] == (124, 400)
+  blue = np.all(np.abs(image[..., :3] - np.array([31, 119, 180]) / 255) < 0.02, axis=-1)
+  bars = _runs(np.nonzero(blue.any(axis=1))[0])
+  # RGB, best first (Fig. 4): b 1.0, d 1.0, a 0.5; c (0.0) draws no bar.
+  assert len(bars) == 3, bars
+  spans = [np.nonzero(blue[(top + bottom) // 2])[0] for top, bottom in bars]
+  assert len({int(s.min()) for s in spans}) == 1          # from the same axis origin
+  widths = [int(s.max() - s.min() + 1) for s in spans]
+  assert widths[0] == widths[1] > 100
+  assert abs(widths[2] / widths[0] - 0.5) < 0.01, widths
+
+
 def test_bad_stream_shape_raises(tmp_path):
   with pytest.raises(ValueError, match="stream 'rgb' have shape \\(5, 3\\)"):
     reports.write_report(str(tmp_path), {'rgb': RGB[:, :3]}, LABELS, NAMES)
