@@ -102,9 +102,9 @@ def spec_for(model: str) -> DenseSpec:
   if model == 'c3d':  # 15 non-overlapping 16-frame clips (240 frames).
     return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
                      clip_step=fp.clip_frames)
-  # Two-stream: 25 snapshots spread evenly over the 10 s window, RGB frame k
-  # at the first frame of flow stack k (§4.2: a snapshot pairs an RGB frame
-  # with the stack of 10 flow fields that follows it).
+  # Two-stream: 25 snapshots spread evenly over the 10 s window.  §4.2: a
+  # snapshot is "a single RGB frame and a stack of 10 ... optical flow
+  # frames"; here RGB frame k is the first frame of flow stack k.
   return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
                    clip_step=WINDOW_FRAMES // fp.num_clips, on_flow=model == 'flow',
                    stack_fields=constants.FLOW_STACK)
