@@ -455,9 +455,11 @@ def test_disk_full_while_extracting_leaves_no_clip(server, tmp_path,
   assert '/kinetics/400/val/part_0.tar.gz' not in server.paths()
 
 
-def test_a_killed_download_resumes(k400_bucket, tmp_path):
-  """SIGKILL mid-archive, then the same command again: it continues the
-  partial file with Range and finishes."""
+@pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGINT],
+                         ids=['kill', 'ctrl-c'])
+def test_a_killed_download_resumes(k400_bucket, tmp_path, sig):
+  """SIGKILL (or Ctrl-C) mid-archive, then the same command again: it
+  continues the partial file with Range and finishes."""
   root = k400_bucket[0]
   out = tmp_path / 'k400'
   cmd = [sys.executable, '-m', 'kinetics_tf.download', '--dataset=kinetics400',
@@ -473,8 +475,13 @@ def test_a_killed_download_resumes(k400_bucket, tmp_path):
         break
       time.sleep(0.02)
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:  # one line, no traceback; the state is saved
+      assert proc.returncode == 130, err
+      assert err.decode().strip().splitlines()[-1].endswith(
+          'interrupted; rerun the same command to resume.')
+      assert 'Traceback' not in err.decode()
     partial = part.stat().st_size
     assert 0 < partial < (root / '400/train/part_0.tar.gz').stat().st_size
     server.faults.clear()

@@ -559,7 +559,7 @@ class _Run:
       os.remove(local)
     self.log(f'replacement clips: {len(replaced)} corrupt originals replaced,'
              f' {len(added)} placed where no archive held them, '
-             f'{len(unused)} for clips of other splits')
+             f'{len(unused)} of clips not annotated in {",".join(todo)}')
 
   # -------------------------------------------------------------------- tally
 
@@ -672,6 +672,15 @@ def download(dataset: str, out_dir: str, *,
     return result
 
 
+def _size(n: float) -> str:
+  if n < 1000:
+    return f'{n:.0f} B'
+  for unit in ('kB', 'MB', 'GB'):
+    n /= 1000
+    if n < 1000 or unit == 'GB':
+      return f'{n:.1f} {unit}'
+
+
 def summary(result: Result, dataset: str) -> list:
   """The closing lines of a run."""
   lines = []
@@ -685,7 +694,7 @@ def summary(result: Result, dataset: str) -> list:
     lines.append(f'replacement clips placed: {result.replaced:,}')
   if not result.nothing_to_do:
     lines.append(f'this run: {result.fetched} archives, '
-                 f'{result.fetched_bytes / 2**30:.2f} GiB in '
+                 f'{_size(result.fetched_bytes)} in '
                  f'{result.seconds / 60:.1f} min')
   lines.append(f'manifest: {result.manifest}')
   if result.failures:

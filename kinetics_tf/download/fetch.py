@@ -172,7 +172,7 @@ def fetch_file(url: str, dest: str, retry: Retry = Retry(), *,
           while True:
             if stop is not None and stop.is_set():
               raise Stopped()
-            chunk = resp.read(CHUNK)
+            chunk = resp.read1(CHUNK)  # what has arrived: stops promptly
             if not chunk:
               break
             try:
