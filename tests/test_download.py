@@ -632,6 +632,26 @@ def test_kinetics600_annotations_take_what_the_bucket_has(tmp_path,
       'train': 'train.csv', 'validation': 'val.csv', 'test': 'test.csv'}
 
 
+def test_an_error_page_is_no_annotation_csv(tmp_path):
+  root = tmp_path / 'bucket'
+  (root / '700_2020' / 'val').mkdir(parents=True)
+  (root / '700_2020' / 'val' / 'part_0.tar.gz').write_bytes(_tar_bytes(
+      {'x_000000_000010.mp4': b'x'}))
+  (root / '700_2020' / 'val' / 'k700_2020_val_path.txt').write_text(
+      f'{REAL_ROOT}/700_2020/val/part_0.tar.gz\n')
+  (root / '700_2020' / 'annotations').mkdir()
+  (root / '700_2020' / 'annotations' / 'val.csv').write_text(
+      '<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>')
+  with serve(root) as server:
+    result = downloader.download('kinetics700_2020', str(tmp_path / 'k700'),
+                                 splits=['validation'], base_url=server.url,
+                                 retry=FAST, log=lambda line: None)
+  assert len(result.failures) == 1
+  assert 'val.csv: not an annotation CSV' in result.failures[0]
+  assert "'<?xml" in result.failures[0]
+  assert result.clips == {'val': 1}
+
+
 def test_list_to_csv_reads_json_and_folder_lines():
   csv_text = downloader.list_to_csv(
       b'abseiling/abc_000001_000011.mp4\nzumba/x-y_z_000100_000110.mp4\n',

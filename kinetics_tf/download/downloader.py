@@ -188,6 +188,17 @@ def list_to_csv(data: bytes, split: str, source: str) -> str:
   return out.getvalue()
 
 
+def csv_problem(data: bytes) -> Optional[str]:
+  """Why ``data`` is not an annotation CSV (None when its header is one)."""
+  first = data[:4096].decode('utf-8-sig', errors='replace').split('\n')[0]
+  header = {h.strip() for h in first.split(',')}
+  needed = set(annotations_lib.REQUIRED_COLUMNS) - {'split'}
+  if needed <= header:
+    return None
+  return (f'not an annotation CSV: its first line is {first[:60]!r} '
+          '(expected label,youtube_id,time_start,time_end,split)')
+
+
 class _Progress:
   """One tqdm bar: bytes, rate, ETA, and archives done of all."""
 
@@ -325,6 +336,10 @@ class _Run:
         except fetch.FetchError as e:
           self.failures.append(f'{split} annotations: {e}')
           continue
+        if csv_problem(data):
+          self.failures.append(f'{split} annotations: {url}: '
+                               f'{csv_problem(data)}')
+          continue
         rel = posixpath.join(ANNOTATIONS_DIR, name)
         self._save_small(data, rel)
         self.m.set('extra_annotations', name,
@@ -343,6 +358,10 @@ class _Run:
         continue
       except fetch.FetchError as e:
         self.failures.append(f'{split} annotations: {e}')
+        return
+      if name.endswith('.csv') and csv_problem(data):
+        self.failures.append(f'{split} annotations: {url}: '
+                             f'{csv_problem(data)}')
         return
       rel = posixpath.join(ANNOTATIONS_DIR, name)
       extra = {'absent': absent} if absent else {}
