@@ -40,5 +40,8 @@ def pytest_configure(config):
       # np.array on a TF EagerTensor, whose __array__ (TF 2.21) lacks copy=.
       r"ignore:__array__ implementation doesn't accept a copy keyword"
       r":DeprecationWarning:keras",
+      # protobuf 6 deprecates FieldDescriptor.label, which tensorflow_datasets
+      # (core/logging, reading its dataset_info proto) still calls.
+      r"ignore:label\(\) is deprecated:DeprecationWarning:tensorflow_datasets",
   ):
     config.addinivalue_line('filterwarnings', line)
