@@ -23,25 +23,15 @@ Trained from scratch (§4.4). The paper gives no batch size, learning rate or
 weight decay (tuned on validation, §4.4): these are our starting points.
 """
 
-from kinetics_tf import constants
+from experiments import kinetics400_two_stream_rgb
 from kinetics_tf.data import classes
 from kinetics_tf.training.config import Config
 
 
 def get_config() -> Config:
-  return Config(
+  # kinetics400_two_stream_rgb's recipe (Table 4) with this version's dataset and classes.
+  return kinetics400_two_stream_rgb.get_config().replace(
       name='kinetics700_2020_two_stream_rgb',
       dataset='kinetics700_2020/rgb340',
-      model='rgb',
       num_classes=classes.VERSION_NUM_CLASSES['kinetics700_2020'],
-      crop_size=constants.RESNET_CROP,  # §4.4
-      batch_size=256,
-      base_lr=0.1,
-      momentum=0.9,
-      weight_decay=1e-4,
-      max_steps=100_000,  # §4.4: up to 100k
-      eval_every=2_000,
-      eval_batches=50,
-      checkpoint_every=2_000,
-      patience=3,
   )
