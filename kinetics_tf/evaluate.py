@@ -30,6 +30,8 @@ from kinetics_tf import models as models_lib
 from kinetics_tf import reports
 from kinetics_tf.data import classes
 from kinetics_tf.input import dense
+from kinetics_tf.input import ops
+from kinetics_tf.input import train_pipeline
 
 KINDS = dense.MODELS  # 'rgb', 'flow', 'c3d', 'convnet_lstm'
 FUSED = 'rgb+flow'
@@ -184,7 +186,7 @@ def _prepare_fn(dm: Mapping[str, DenseModel]):
     first = tf.cond(num_frames > 0, lambda: _first_frame(video),
                     lambda: tf.zeros([0, 0, 3], tf.uint8))
     height, width = tf.shape(first)[0], tf.shape(first)[1]
-    flow_fields = tf.shape(example['flow'])[0] if 'flow' in example else num_frames - 1
+    flow_fields = ops.num_frames(example['flow']) if 'flow' in example else num_frames - 1
     ok = (num_frames >= (2 if 'flow' in dm else 1)) & (example['label'] >= 0)
     if not resized:
       ok &= tf.minimum(height, width) >= crop
@@ -351,7 +353,10 @@ def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
         raise ValueError(f'two {kind!r} models given; evaluate them in separate runs')
       dm[kind] = d
   builder = tfds.builder(dataset, data_dir=data_dir)
-  decoders = {'video': tfds.decode.SkipDecoding()}
+  # Frames and per-field flow stay encoded until the views pick them; a
+  # dataset's flow is parsed only when a flow stream scores it.
+  keys = ['video', 'label', 'youtube_id'] + (['flow'] if 'flow' in dm else [])
+  decoders = train_pipeline.read_only(builder.info.features, keys)
   ds = builder.as_dataset(split=split, decoders=decoders, shuffle_files=False)
   stored = builder.info.splits[split].num_examples
   if max_clips:

@@ -56,6 +56,10 @@ class Predictor:
               flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Scores one clip: frames uint8 [T,H,W,3] and/or flow uint8 [T-1,H,W,2].
 
+    ``flow`` may also be a dataset example's flow as plain TFDS decodes the
+    per-field layout, {'x': uint8 [T-1,H,W,1], 'y': ...}
+    (``kinetics_tf.datasets.features``).
+
     Raises:
       ValueError: a missing input, or one of the wrong dtype or shape.
     """
@@ -65,6 +69,8 @@ class Predictor:
         continue
       if value is None:
         raise ValueError(f'{self.path} needs {name!r} ({self.meta["kind"]} model)')
+      if name == 'flow' and isinstance(value, dict):  # stored per field
+        value = np.concatenate([np.asarray(value['x']), np.asarray(value['y'])], axis=-1)
       value = np.asarray(value)
       if value.dtype != np.uint8 or value.ndim != 4 or value.shape[-1] != channels:
         raise ValueError(f'{name} must be uint8 [T, H, W, {channels}]; got {value.dtype} '

@@ -17,6 +17,7 @@ import tensorflow_datasets as tfds
 
 import flow
 from kinetics_tf.data import video as video_lib
+from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 from kinetics_tf.datasets import kinetics400
 from kinetics_tf.datasets import synthetic
@@ -64,8 +65,13 @@ def build(builder_cls, config, data_dir, manual_dir=None, beam=False):
 
 
 def examples(builder, split):
-  return {ex['youtube_id'].decode(): ex
-          for ex in tfds.as_numpy(builder.as_dataset(split=split))}
+  """youtube_id -> example, read with plain TFDS; flow as uint8 [T-1,H,W,2]."""
+  out = {}
+  for ex in tfds.as_numpy(builder.as_dataset(split=split)):
+    if 'flow' in ex:
+      ex['flow'] = features_lib.flow_array(ex['flow'])
+    out[ex['youtube_id'].decode()] = ex
+  return out
 
 
 def report(builder):

@@ -29,6 +29,7 @@ import tensorflow_datasets as tfds
 
 import flow
 from kinetics_tf.datasets import clips
+from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 
 
@@ -55,6 +56,10 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     **kwargs: tfds.core.DatasetBuilder arguments (data_dir, config, ...).
   """
 
+  # The first version storing flow per field (features.FLOW_FORMATS);
+  # earlier versions store one zlib tensor per clip.  Subclasses set it.
+  PER_FIELD_FLOW_VERSION: Optional[str] = None
+
   # 'auto': measured faster on CPUs at every frame size of the real datasets
   # (benchmarks/flow_tf.py); subclasses with other needs override it.
   DEFAULT_FLOW_BACKEND = flow.AUTO
@@ -77,6 +82,19 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _clip_options(self) -> clips.Options:
     raise NotImplementedError
 
+  def _flow_format(self) -> str:
+    """The flow layout of this version and config (features.FLOW_FORMATS).
+
+    Versions before PER_FIELD_FLOW_VERSION store 'zlib'; later ones the
+    config's ``flow_format`` (default 'png', lossless).
+    """
+    first = self.PER_FIELD_FLOW_VERSION
+    if first is not None and self.version < tfds.core.Version(first):
+      return features_lib.FLOW_ZLIB
+    return features_lib.check_flow_format(
+        getattr(self.builder_config, 'flow_format', None) or
+        features_lib.FLOW_PNG)
+
   def _source(self):
     return clips.FileSource()
 
@@ -84,7 +102,8 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
     options = dataclasses.replace(self._clip_options(),
-                                  flow_backend=self._flow_backend)
+                                  flow_backend=self._flow_backend,
+                                  flow_format=self._flow_format())
     if self._use_beam:
       # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top

@@ -80,6 +80,9 @@ class Options:
     fps: frame rate of the stored frames (§4.4: 25).
     flow_backend: ``flow.tvl1`` backend, 'opencv' (the paper's flow) or
       'tf' (TensorFlow/XLA, OpenCV's algorithm and stopping rule).
+    flow_format: how flow is stored, one of ``features.FLOW_FORMATS``
+      ('png': lossless, one image per field and channel).
+    flow_jpeg_quality: JPEG quality of the 'jpeg' flow layout.
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -88,6 +91,8 @@ class Options:
   max_seconds: Optional[float] = None
   fps: float = FPS
   flow_backend: str = 'opencv'
+  flow_format: str = features_lib.FLOW_PNG
+  flow_jpeg_quality: int = features_lib.FLOW_JPEG_QUALITY
 
 
 class FileSource:
@@ -176,7 +181,8 @@ def make_example(job: Job, jpegs, flow_u8, source_fps: float,
       'source_fps': np.float32(source_fps),
   }
   if opts.with_flow:
-    example['flow'] = flow_u8
+    example['flow'] = features_lib.encode_flow(flow_u8, opts.flow_format,
+                                               opts.flow_jpeg_quality)
   return example
 
 

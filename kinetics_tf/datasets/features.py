@@ -5,42 +5,123 @@ Features (names kept so that TF Model Garden's ``VideoTfdsDecoder`` reads
 
 * ``video``: ``tfds.features.Video``, one JPEG per frame -> uint8 [T,H,W,3]
   RGB at 25 fps, shorter side resized (SPEC.md, §4.4).
-* ``flow`` (flow configs only): uint8 [T-1,H,W,2], x then y, quantised as
-  ``flow.quantize`` does (0..255 linear over [-20, 20] px); ``flow[t]`` is the
+* ``flow`` (flow configs only): TV-L1 flow of the clip, quantised as
+  ``flow.quantize`` does (0..255 linear over [-20, 20] px); field ``t`` is the
   motion from frame t to t+1 (``flow/tvl1.py`` explains the T-1 alignment).
+  In the per-field layouts (below) plain TFDS decodes it to
+  ``{'x': uint8 [T-1,H,W,1], 'y': uint8 [T-1,H,W,1]}``; :func:`flow_array`
+  makes any layout uint8 [T-1,H,W,2], x then y.
 * ``label``: ``ClassLabel``; -1 marks an unlabelled clip (an official test CSV
   without labels): TFDS's own "no label" value, which ClassLabel accepts.
 * ``youtube_id`` (the clip's source id; file stem for non-YouTube sets),
   ``time_start`` / ``time_end`` (float32 s in the source video),
   ``num_frames`` (int32 T), ``source_fps`` (float32, before resampling).
 
-Flow encoding, chosen by ``benchmarks/build.py`` (docs/BENCHMARKS.md): a
-``tfds.features.Tensor`` of uint8 [T-1,H,W,2] compressed with zlib.  Measured
-on TV-L1 flow of a Kinetics clip at shorter side 128: 4.5 kB per field (10%
-of raw), decoded in 0.4 ms per field by one ``tf.io.decode_compressed`` per
-clip; lossless, so a stored field is bit-identical to
-``flow.quantize(flow.tvl1(...))``; and a TFDS built-in feature, so any TFDS
-reader opens the dataset without this package.  Rejected: per-frame
-2-channel PNG (the same size, 2% smaller; 3.7x slower to decode; TF's PNG
-decoder refuses channels=2, so it needs a custom feature); JPEG of x and y as
-grayscale frames (1.7x / 2.4x smaller at q95 / q90 but lossy, up to 9 / 14
-quantisation steps = 1.4 / 2.2 px off, and 3-5x slower to decode); raw bytes
-(10x larger).
+Flow layouts (``FLOW_FORMATS``):
+
+* ``'png'`` (the default of the builders' current versions): ``flow`` is a
+  FeaturesDict of two ``tfds.features.Video`` features, ``x`` and ``y``, one
+  single-channel PNG per field (as denseflow's and mmaction2's rawframes keep
+  ``flow_x`` / ``flow_y``, here inside the records).  PNG is lossless, so a
+  stored field is bit-identical to ``flow.quantize(flow.tvl1(...))``.  Read
+  with ``tfds.decode.SkipDecoding`` the fields stay encoded until
+  ``kinetics_tf.input.ops.gather_fields`` decodes the ones a sample uses: a
+  flow-stream training sample decodes its 10 fields, where the zlib layout
+  made every sample inflate all 249 fields of a 10 s clip (docs/BENCHMARKS.md,
+  "Training input").  One image per channel because TF's PNG decoder refuses
+  2-channel images.  Built-in TFDS features: any TFDS reader opens the
+  dataset without this package.
+* ``'jpeg'``: the same two Video features as grayscale JPEG at
+  ``FLOW_JPEG_QUALITY`` (the convention of DeepMind's I3D, MediaPipe's and
+  denseflow's flow): smaller and faster to decode, but lossy;
+  ``benchmarks/input.py`` measures its error against the lossless flow.
+* ``'zlib'`` (the builders' earlier versions): one ``tfds.features.Tensor``
+  uint8 [T-1,H,W,2] per clip compressed with zlib (4.5 kB per field at side
+  128, ``benchmarks/build.py``); kept so that datasets built with those
+  versions still read (``tfds.builder(name, version=...)``).
 """
 
 from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 
 # cv2 / TF default JPEG quality; benchmarks/build.py measures the bytes.
 JPEG_QUALITY = 95
 
+FLOW_PNG, FLOW_JPEG, FLOW_ZLIB = 'png', 'jpeg', 'zlib'
+FLOW_FORMATS = (FLOW_PNG, FLOW_JPEG, FLOW_ZLIB)
+# Quality of the 'jpeg' flow layout (denseflow's default).
+FLOW_JPEG_QUALITY = 95
+
+
+def check_flow_format(flow_format: str) -> str:
+  """``flow_format`` if it is one of FLOW_FORMATS; raises ValueError otherwise."""
+  if flow_format not in FLOW_FORMATS:
+    raise ValueError(f'flow_format={flow_format!r}: use one of {FLOW_FORMATS}')
+  return flow_format
+
+
+def flow_feature(flow_format: str, num_fields: Optional[int] = None,
+                 height: Optional[int] = None, width: Optional[int] = None):
+  """The ``flow`` feature of one layout (see the module docstring)."""
+  check_flow_format(flow_format)
+  if flow_format == FLOW_ZLIB:
+    return tfds.features.Tensor(shape=(num_fields, height, width, 2),
+                                dtype=np.uint8, encoding='zlib')
+  channel = lambda: tfds.features.Video(  # pylint: disable=g-long-lambda
+      shape=(num_fields, height, width, 1), encoding_format=flow_format)
+  return tfds.features.FeaturesDict({'x': channel(), 'y': channel()})
+
+
+def encode_flow(flow_u8: np.ndarray, flow_format: str,
+                jpeg_quality: int = FLOW_JPEG_QUALITY):
+  """uint8 flow [T-1,H,W,2] -> the value of the ``flow`` feature of a layout.
+
+  'png' / 'jpeg': {'x': [bytes per field], 'y': [...]}, encoded by OpenCV
+  (PNG at its default compression level); 'zlib': the array itself.
+  """
+  check_flow_format(flow_format)
+  if flow_format == FLOW_ZLIB:
+    return flow_u8
+  ext = '.png' if flow_format == FLOW_PNG else '.jpg'
+  params = ([] if flow_format == FLOW_PNG else
+            [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+  out = {}
+  for c, name in enumerate(('x', 'y')):
+    out[name] = []
+    for field in flow_u8:
+      ok, buf = cv2.imencode(ext, np.ascontiguousarray(field[..., c]), params)
+      if not ok:
+        raise ValueError(f'{flow_format} encoding of a flow field failed')
+      out[name].append(buf.tobytes())
+  return out
+
+
+def flow_array(value) -> np.ndarray:
+  """A decoded ``flow`` value (NumPy, any layout) -> uint8 [T-1,H,W,2]."""
+  if isinstance(value, dict):
+    return np.concatenate([np.asarray(value['x']), np.asarray(value['y'])],
+                          axis=-1)
+  return np.asarray(value)
+
+
+def flow_format_of(features) -> Optional[str]:
+  """The flow layout of a dataset's features (None: no flow), as stored."""
+  if 'flow' not in features:
+    return None
+  feature = features['flow']
+  if isinstance(feature, tfds.features.Tensor):
+    return FLOW_ZLIB
+  return feature['x'].feature.encoding_format
+
 
 def clip_features(class_names: Sequence[str], with_flow: bool,
                   num_frames: Optional[int] = None,
                   height: Optional[int] = None,
-                  width: Optional[int] = None) -> tfds.features.FeaturesDict:
+                  width: Optional[int] = None,
+                  flow_format: str = FLOW_PNG) -> tfds.features.FeaturesDict:
   """The FeaturesDict of a clip dataset (see the module docstring).
 
   Args:
@@ -48,6 +129,7 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
     with_flow: whether to store the ``flow`` feature.
     num_frames, height, width: fixed sizes where every clip has them
       (synthetic sets); None where they vary (real videos).
+    flow_format: the flow layout, one of FLOW_FORMATS.
   """
   t, h, w = num_frames, height, width
   feats = {
@@ -61,7 +143,6 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
       'source_fps': tfds.features.Scalar(dtype=np.float32),
   }
   if with_flow:
-    feats['flow'] = tfds.features.Tensor(
-        shape=(None if t is None else t - 1, h, w, 2), dtype=np.uint8,
-        encoding='zlib')
+    feats['flow'] = flow_feature(flow_format, None if t is None else t - 1,
+                                 h, w)
   return tfds.features.FeaturesDict(feats)

@@ -63,12 +63,17 @@ class LocalSplitConfig(tfds.core.BuilderConfig):
     with_flow: store TV-L1 flow.
     tvl1_params: DualTVL1 parameters as (name, value) pairs.
     jpeg_quality: quality of the stored JPEG frames.
+    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
+      (lossless, one image per field: the default), 'jpeg' (lossy) or
+      'zlib' (one tensor per clip, the layout of versions before 1.2.0,
+      which store it whatever this says).
   """
   split: int = 1
   short_side: int = constants.RESNET_SHORT_SIDE
   with_flow: bool = True
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
+  flow_format: str = features_lib.FLOW_PNG
 
 
 def _configs():
@@ -131,11 +136,18 @@ def entry_jobs(entries, videos) -> dict:
 class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
   """Shared by the UCF-101 and HMDB-51 builders."""
 
-  VERSION = tfds.core.Version('1.1.0')
+  VERSION = tfds.core.Version('1.2.0')
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.1.0')]
+  PER_FIELD_FLOW_VERSION = '1.2.0'
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
       '1.1.0': "A 'validation' split: whole groups of the official training list "
                "held out (train + validation = the official training list).",
+      '1.2.0': (
+          "Flow stored per field, one image per field and channel ('flow': "
+          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
+          'option): a sample decodes only its own fields. 1.1.0 stores one '
+          "zlib tensor per clip (still readable: version='1.1.0')."),
   }
   BUILDER_CONFIGS = _configs()
 
@@ -146,7 +158,8 @@ class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
     return self.dataset_info_from_configs(
         description=self.__doc__,
         features=features_lib.clip_features(self._class_names(),
-                                            self.builder_config.with_flow),
+                                            self.builder_config.with_flow,
+                                            flow_format=self._flow_format()),
         supervised_keys=('video', 'label'),
     )
 

@@ -36,7 +36,8 @@ class VideoFolderConfig(tfds.core.BuilderConfig):
   Attributes:
     root: the folder.
     class_names: class folder names, in label order.
-    short_side, with_flow, tvl1_params, jpeg_quality: as kinetics400.
+    short_side, with_flow, tvl1_params, jpeg_quality, flow_format: as
+      kinetics400.
     max_seconds: seconds decoded from the start of each video.
     split_fractions: (train, validation, test) shares when ``root`` has no
       split folders.
@@ -47,6 +48,7 @@ class VideoFolderConfig(tfds.core.BuilderConfig):
   with_flow: bool = True
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
+  flow_format: str = features_lib.FLOW_PNG
   max_seconds: Optional[float] = 10.0
   split_fractions: tuple = (0.7, 0.1, 0.2)
 
@@ -131,8 +133,17 @@ def folder_jobs(config: VideoFolderConfig) -> dict:
 class VideoFolder(builder_lib.ClipBuilder):
   """A folder of videos, one sub-folder per class (see the module docstring)."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.0.0')]
+  PER_FIELD_FLOW_VERSION = '1.1.0'
+  RELEASE_NOTES = {
+      '1.0.0': 'First release.',
+      '1.1.0': (
+          "Flow stored per field, one image per field and channel ('flow': "
+          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
+          'option): a sample decodes only its own fields. 1.0.0 stores one '
+          "zlib tensor per clip (still readable: version='1.0.0')."),
+  }
 
   def __init__(self, *, config=None, **kwargs):
     if not isinstance(config, VideoFolderConfig):
@@ -146,7 +157,8 @@ class VideoFolder(builder_lib.ClipBuilder):
     c = self.builder_config
     return self.dataset_info_from_configs(
         description=f'Videos of {c.root}, one sub-folder per class.',
-        features=features_lib.clip_features(c.class_names, c.with_flow),
+        features=features_lib.clip_features(c.class_names, c.with_flow,
+                                            flow_format=self._flow_format()),
         supervised_keys=('video', 'label'),
     )
 

@@ -212,7 +212,9 @@ def flow_views(flow, spec: DenseSpec, crop: int, *, short_side: int | None = Non
   """Dense flow-stack views of one clip.
 
   Args:
-    flow: uint8 [T - 1, H, W, 2] quantised flow (x, y) of a T-frame clip.
+    flow: uint8 [T - 1, H, W, 2] quantised flow (x, y) of a T-frame clip, or
+      flow stored per field ({'x': string [T - 1], 'y': ...}; only the
+      fields of the stacks are decoded).
     spec: the 'flow' protocol.
     crop: side of the centre crop.
     short_side: resize the shorter side to this first, scaling the
@@ -223,8 +225,8 @@ def flow_views(flow, spec: DenseSpec, crop: int, *, short_side: int | None = Non
     float32 [S, crop, crop, 2 * clip_frames] in [-1, 1], channels
     [x0, y0, x1, y1, ...] as in training (``ops.stack_flow``).
   """
-  idx = tf.reshape(snapshot_indices(spec, tf.shape(flow)[0] + 1), [-1])
-  x = ops.dequantize_flow(tf.gather(flow, idx))
+  idx = tf.reshape(snapshot_indices(spec, ops.num_frames(flow) + 1), [-1])
+  x = ops.dequantize_flow(ops.gather_fields(flow, idx))
   if short_side is not None:
     x = _resize_short_side(x, short_side, scale_values=True)
   x = ops.centre_crop(x, crop)
@@ -238,7 +240,7 @@ def views(model: str, video, crop: int, *, short_side: int | None = None,
   """The dense views of one clip for ``model`` ('rgb', 'flow', 'c3d', 'convnet_lstm').
 
   ``video`` is the uint8 frames [T, H, W, 3], or for 'flow' the uint8 flow
-  [T - 1, H, W, 2].
+  [T - 1, H, W, 2] (encoded forms as ``rgb_views`` / ``flow_views`` take).
   """
   spec = spec_for(model)
   if model == 'flow':

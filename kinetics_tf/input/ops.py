@@ -199,20 +199,41 @@ def stack_flow(flow):
   return out
 
 
+def decode_frame(encoded):
+  """One encoded frame or flow image (JPEG or PNG) -> uint8 [H, W, C]."""
+  return tf.io.decode_image(encoded, expand_animations=False)
+
+
+def num_frames(frames):
+  """Frames (or flow fields) of a clip in any layout :func:`gather_frames` takes."""
+  if isinstance(frames, dict):
+    return tf.shape(frames['x'])[0]
+  return tf.shape(frames)[0]
+
+
 def gather_frames(frames, indices):
-  """Picks ``frames[indices]``; JPEG-encoded string frames are decoded.
+  """Picks ``frames[indices]``; encoded frames are decoded, only those picked.
 
   Args:
-    frames: uint8 [T, H, W, C], or string [T] of encoded images (a TFDS video
-      read with ``tfds.decode.SkipDecoding()``), so only the sampled frames
-      are ever decoded.
+    frames: uint8 [T, H, W, C]; or string [T] of encoded images (a TFDS
+      video read with ``tfds.decode.SkipDecoding()``), so only the sampled
+      frames are ever decoded; or flow stored per field and channel
+      (``kinetics_tf.datasets.features``): a dict {'x': ..., 'y': ...} of
+      string [T] (or decoded uint8 [T, H, W, 1]), whose picked fields come
+      back as [N, H, W, 2], x then y.
     indices: int32 [N].
 
   Returns:
     uint8 [N, H, W, C].
   """
+  if isinstance(frames, dict):
+    return tf.concat([gather_frames(frames['x'], indices),
+                      gather_frames(frames['y'], indices)], axis=-1)
   picked = tf.gather(frames, indices)
   if picked.dtype != tf.string:
     return picked
-  return tf.map_fn(lambda s: tf.io.decode_image(s, expand_animations=False),
-                   picked, fn_output_signature=tf.uint8)
+  return tf.map_fn(decode_frame, picked, fn_output_signature=tf.uint8)
+
+
+# The name for flow: the same op on flow fields.
+gather_fields = gather_frames

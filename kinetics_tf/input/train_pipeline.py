@@ -2,7 +2,10 @@
 
 Examples are dicts with ``'video'`` uint8 [T, H, W, 3] (or string [T] of JPEG
 frames, when read with ``tfds.decode.SkipDecoding``), ``'flow'`` uint8
-[T-1, H, W, 2] (or encoded per frame) and ``'label'``.  For each model:
+[T-1, H, W, 2] (or, stored per field, ``{'x': string [T-1], 'y': ...}``) and
+``'label'``.  :func:`load_examples` reads only the model's own feature and
+leaves it encoded: a sample decodes its own frames (or flow fields) and
+nothing else.  For each model:
 
   ================  ==============================================  ==========
   model             input (training)                                footprint
@@ -20,6 +23,7 @@ short clips, one random crop and one random flip for all frames of a sample
 is flipped: the validation input of the training loop.
 """
 
+import dataclasses
 from typing import Optional
 
 import tensorflow as tf
@@ -49,7 +53,8 @@ def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
   """Temporal sampling and spatial crop of one clip, still uint8.
 
   Args:
-    frames: [T, H, W, C] uint8, or string [T] of encoded frames.
+    frames: [T, H, W, C] uint8, string [T] of encoded frames, or flow
+      stored per field (any layout ``ops.gather_frames`` takes).
     num_frames, stride: the footprint (looped over a clip shorter than it).
     crop_size: crop side.
     training: random start and crop; otherwise centred ones.
@@ -59,7 +64,7 @@ def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
     uint8 [num_frames, crop_size, crop_size, C].
   """
   seed_t, seed_s = ops.split_seed(seed, 2)
-  available = tf.shape(frames)[0]
+  available = ops.num_frames(frames)
   if training:
     start = ops.random_start(available, num_frames, stride, seed=seed_t)
   else:
@@ -166,10 +171,38 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
   return ds.with_options(options).prefetch(AUTOTUNE)
 
 
+def _skip_videos(feature):
+  """SkipDecoding for every Video inside ``feature`` (None: nothing to skip)."""
+  if isinstance(feature, tfds.features.Video):
+    return tfds.decode.SkipDecoding()
+  if isinstance(feature, tfds.features.FeaturesDict):
+    inner = {k: _skip_videos(f) for k, f in feature.items()}
+    inner = {k: d for k, d in inner.items() if d is not None}
+    return inner or None
+  return None
+
+
+def read_only(features: tfds.features.FeaturesDict, keys) -> (
+    tfds.decode.PartialDecoding):
+  """The ``decoders=`` that parse only ``keys`` and leave their videos encoded.
+
+  Features not in ``keys`` are not parsed at all (``PartialDecoding``); the
+  JPEG frames and per-field flow images of those kept stay strings until
+  ``ops.gather_frames`` decodes the ones a sample uses.  A zlib flow tensor
+  (the builders' earlier layout) is decoded whole, as it must be.
+  """
+  keys = [k for k in keys if k in features]
+  skips = {k: _skip_videos(features[k]) for k in keys}
+  return tfds.decode.PartialDecoding(
+      {k: features[k] for k in keys},
+      decoders={k: d for k, d in skips.items() if d is not None})
+
+
 def load_examples(dataset, split: str, model: str, *,
                   data_dir: Optional[str] = None, shuffle_files: bool = True,
                   seed: Optional[int] = None,
-                  input_context: Optional[tf.distribute.InputContext] = None
+                  input_context: Optional[tf.distribute.InputContext] = None,
+                  read_config: Optional[tfds.ReadConfig] = None
                   ) -> tf.data.Dataset:
   """Reads a TFDS dataset, keeping frames encoded until they are sampled.
 
@@ -182,8 +215,13 @@ def load_examples(dataset, split: str, model: str, *,
     shuffle_files, seed: file-order shuffling.
     input_context: shards the files over input pipelines (tf.distribute).
 
+    read_config: a tfds.ReadConfig to start from (e.g.
+      ``try_autocache=False``, as for any dataset over TFDS's 250 MiB cache
+      limit); its shuffle seed and input context are set here.
+
   Returns:
-    Dataset of dicts {feature_key(model): ..., 'label': int64}.
+    Dataset of dicts {feature_key(model): ..., 'label': int64}, the
+    feature still encoded; no other feature is parsed (:func:`read_only`).
   """
   key = feature_key(model)
   import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
@@ -194,19 +232,19 @@ def load_examples(dataset, split: str, model: str, *,
     raise ValueError(f'{dataset} has no {key!r} feature (it has '
                      f'{sorted(features)}); the {model!r} model needs a '
                      'config built with it')
-  decoders = {name: tfds.decode.SkipDecoding() for name, feature
-              in features.items() if isinstance(feature, tfds.features.Video)}
+  decoders = read_only(features, (key, 'label'))
   shard_examples = None
   if input_context and input_context.num_input_pipelines > 1:
     shards = builder.info.splits[split].num_shards
     if shards < input_context.num_input_pipelines:
       # Too few files to give each input pipeline its own: split examples.
       shard_examples, input_context = input_context, None
-  read_config = tfds.ReadConfig(shuffle_seed=seed, input_context=input_context)
+  read_config = dataclasses.replace(read_config or tfds.ReadConfig(),
+                                    shuffle_seed=seed,
+                                    input_context=input_context)
   ds = builder.as_dataset(split=split, shuffle_files=shuffle_files,
                           decoders=decoders, read_config=read_config)
   if shard_examples:
     ds = ds.shard(shard_examples.num_input_pipelines,
                   shard_examples.input_pipeline_id)
-  return ds.map(lambda ex: {key: ex[key], 'label': ex['label']},
-                num_parallel_calls=AUTOTUNE)
+  return ds

@@ -135,12 +135,17 @@ class KineticsConfig(tfds.core.BuilderConfig):
     tvl1_params: DualTVL1 parameters as (name, value) pairs (empty = OpenCV's
       defaults).
     jpeg_quality: quality of the stored JPEG frames.
+    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
+      (lossless, one image per field: the default), 'jpeg' (lossy) or
+      'zlib' (one tensor per clip, the layout of versions before 1.1.0,
+      which store it whatever this says).
   """
   short_side: Optional[int] = constants.RESNET_SHORT_SIDE
   with_flow: bool = False
   clips_per_class: Optional[tuple] = None
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
+  flow_format: str = features_lib.FLOW_PNG
 
 
 # The name the configs had when Kinetics-400 was the only version.
@@ -251,8 +256,17 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
   """
 
   KINETICS: KineticsVersion = KINETICS400
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.0.0')]
+  PER_FIELD_FLOW_VERSION = '1.1.0'
+  RELEASE_NOTES = {
+      '1.0.0': 'First release.',
+      '1.1.0': (
+          "Flow stored per field, one image per field and channel ('flow': "
+          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
+          'option): a sample decodes only its own fields. 1.0.0 stores one '
+          "zlib tensor per clip (still readable: version='1.0.0')."),
+  }
 
   def _info(self) -> tfds.core.DatasetInfo:
     v = self.KINETICS
@@ -261,7 +275,8 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
                      'classes), from the official annotation CSVs and '
                      'downloaded clips.'),
         features=features_lib.clip_features(v.class_names,
-                                            self.builder_config.with_flow),
+                                            self.builder_config.with_flow,
+                                            flow_format=self._flow_format()),
         supervised_keys=('video', 'label'),
         homepage='https://deepmind.com/research/open-source/kinetics',
         citation=v.citation,

@@ -44,6 +44,10 @@ class SyntheticActionsConfig(tfds.core.BuilderConfig):
     with_flow: store TV-L1 flow.
     seed: the seed every clip's render seed derives from.
     jpeg_quality: quality of the stored JPEG frames.
+    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
+      (lossless, one image per field: the default), 'jpeg' (lossy) or
+      'zlib' (one tensor per clip, the layout of versions before 1.2.0,
+      which store it whatever this says).
   """
   size: int = 48
   num_frames: int = 16
@@ -51,6 +55,7 @@ class SyntheticActionsConfig(tfds.core.BuilderConfig):
   with_flow: bool = True
   seed: int = 0
   jpeg_quality: int = features_lib.JPEG_QUALITY
+  flow_format: str = features_lib.FLOW_PNG
 
   def __post_init__(self):
     if self.size < 16 or self.num_frames < 2:
@@ -112,7 +117,9 @@ def clip_arrays(config: SyntheticActionsConfig, job: clips.Job):
 class SyntheticActions(builder_lib.ClipBuilder):
   """Procedural action clips: motion-defined and appearance-defined classes."""
 
-  VERSION = tfds.core.Version('1.1.0')
+  VERSION = tfds.core.Version('1.2.0')
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.1.0')]
+  PER_FIELD_FLOW_VERSION = '1.2.0'
   # OpenCV, not 'auto': at 48x48 with SYNTHETIC_TVL1 a clip's 15 pairs take
   # 32 ms in OpenCV and 50 ms in the TF backend (plus ~7 s compiling), one
   # thread (docs/BENCHMARKS.md); the TF backend pays off on larger frames.
@@ -120,6 +127,11 @@ class SyntheticActions(builder_lib.ClipBuilder):
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
       '1.1.0': 'A distinct colour per appearance class (was red or blue).',
+      '1.2.0': (
+          "Flow stored per field, one image per field and channel ('flow': "
+          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
+          'option): a sample decodes only its own fields. 1.1.0 stores one '
+          "zlib tensor per clip (still readable: version='1.1.0')."),
   }
   BUILDER_CONFIGS = [
       SyntheticActionsConfig(
@@ -145,7 +157,7 @@ class SyntheticActions(builder_lib.ClipBuilder):
             'coloured pattern on the same plate, wandering at random).'),
         features=features_lib.clip_features(
             render_lib.CLASS_NAMES, c.with_flow, c.num_frames, c.size,
-            c.size),
+            c.size, flow_format=self._flow_format()),
         supervised_keys=('video', 'label'),
     )
 
