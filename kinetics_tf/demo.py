@@ -26,8 +26,10 @@ import os
 import time
 from typing import Optional
 
+from absl import flags
 import numpy as np
 
+from kinetics_tf import app as cli_app
 from kinetics_tf.reports import files as files_lib
 from kinetics_tf.reports import metrics
 
@@ -214,3 +216,51 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
       json.dump(families, f, indent=2)
   return DemoResult(summary, families, table, report_dir, saved,
                     time.time() - t0)
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The demo's flags (only when it runs as a program)."""
+  flags.DEFINE_string('out_dir', 'kinetics_tf_demo',
+                      'Where the dataset, models and reports go.')
+  flags.DEFINE_string('videos', None, 'A folder with one sub-folder of videos '
+                      'per class, instead of the synthetic set.')
+  flags.DEFINE_string('config', 'demo',
+                      'synthetic_actions config (demo, tiny, ...).')
+  flags.DEFINE_integer('max_steps', None, 'Training steps per stream '
+                       '(default: experiments/synthetic_rgb.py and '
+                       'synthetic_flow.py).')
+  flags.DEFINE_integer('workers', None,
+                       'Dataset build processes (default: every core).')
+  flags.DEFINE_integer('seed', 0, "Seed of both streams' training.")
+
+
+def main(argv) -> int:
+  if len(argv) > 1:
+    raise cli_app.UserError(f'unexpected arguments: {" ".join(argv[1:])}')
+  if FLAGS.videos and not os.path.isdir(FLAGS.videos):
+    raise cli_app.UserError(f'--videos={FLAGS.videos} is not a folder; give '
+                            'a folder with one sub-folder of videos per class')
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  logging.set_verbosity(logging.ERROR)
+  result = run(FLAGS.out_dir, videos=FLAGS.videos, config=FLAGS.config,
+               max_steps=FLAGS.max_steps, num_workers=FLAGS.workers,
+               seed=FLAGS.seed)
+  print()
+  print(result.table)
+  print()
+  print(f'Finished in {result.seconds / 60:.1f} min.')
+  print(f'Report:        {result.report_dir}/report.md (plots, CSVs, '
+        'summary.json beside it)')
+  for kind, path in result.saved_models.items():
+    print(f'SavedModel:    {path}  ({kind})')
+  print(f'Try:           python -m kinetics_tf.predict '
+        f'--model={result.saved_models.get("two_stream", "")} --video=CLIP.mp4')
+  return 0
+
+
+if __name__ == '__main__':
+  define_flags()
+  cli_app.run(main, 'demo')

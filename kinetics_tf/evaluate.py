@@ -26,6 +26,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 import tqdm
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import models as models_lib
 from kinetics_tf import reports
 from kinetics_tf.data import classes
@@ -415,6 +416,7 @@ def main(argv):
   del argv
   if not FLAGS.model or not FLAGS.out_dir:
     raise app.UsageError('--model and --out_dir are required')
+  cli_app.check_dataset(FLAGS.dataset)
   groups = None
   if FLAGS.groups:
     with open(FLAGS.groups) as f:
@@ -429,4 +431,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  cli_app.run(main, 'evaluate')

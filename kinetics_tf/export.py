@@ -27,6 +27,7 @@ from absl import flags
 import keras
 import tensorflow as tf
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import constants
 from kinetics_tf import evaluate
 from kinetics_tf.input import dense
@@ -206,6 +207,8 @@ def main(argv):
   del argv
   if not FLAGS.model or not FLAGS.out_dir:
     raise app.UsageError('--model and --out_dir are required')
+  if FLAGS.dataset and not FLAGS.class_names:
+    cli_app.check_dataset(FLAGS.dataset)
   names = class_names_for(FLAGS.dataset, FLAGS.class_names, FLAGS.data_dir)
   run(FLAGS.model, FLAGS.out_dir, names, short_side=FLAGS.short_side, flip=FLAGS.flip,
       normalization=FLAGS.normalization, each=FLAGS.each)
@@ -213,4 +216,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  cli_app.run(main, 'export')

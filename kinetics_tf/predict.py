@@ -24,6 +24,7 @@ import tqdm
 
 import flow as flow_lib
 from flow import extract as flow_extract
+from kinetics_tf import app as cli_app
 from kinetics_tf import constants
 from kinetics_tf.data import video as video_lib
 
@@ -212,4 +213,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  cli_app.run(main, 'predict')

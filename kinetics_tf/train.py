@@ -34,6 +34,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import models
 from kinetics_tf.training import loop
 from kinetics_tf.training import runner
@@ -111,8 +112,7 @@ def load_experiment(name: str) -> Config:
   """The Config of experiments/<name>.py (its get_config())."""
   names = experiment_names()
   if name not in names:
-    raise ValueError(f'unknown experiment {name!r}; experiments/ has: '
-                     f'{", ".join(names)}')
+    raise cli_app.unknown('experiment', name, names)
   module = importlib.import_module(f'{EXPERIMENTS_PACKAGE}.{name}')
   return module.get_config()
 
@@ -167,6 +167,7 @@ def main(argv):
     config = config_from_flags()
   except ValueError as e:
     raise app.UsageError(str(e)) from e
+  cli_app.check_dataset(config.dataset)
   model_dir = FLAGS.model_dir or f'/tmp/kinetics_tf/{config.name}'
   try:
     result = run(config, model_dir, mixed_precision=FLAGS.mixed_precision,
@@ -184,4 +185,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  cli_app.run(main, 'train')

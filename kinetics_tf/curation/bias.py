@@ -17,9 +17,9 @@ value are left out.
 
 import collections
 
-from absl import app
 from absl import flags
 
+from kinetics_tf import app as cli_app
 from kinetics_tf.curation import common
 from kinetics_tf.curation import scores as scores_lib
 
@@ -80,4 +80,4 @@ if __name__ == '__main__':
   flags.DEFINE_float('gap', 0.2, 'Flag classes whose accuracy gap exceeds this.')
   flags.DEFINE_integer('min_count', 5, 'Values with fewer clips are not compared.')
   flags.mark_flags_as_required(['scores', 'attributes', 'attribute', 'out'])
-  app.run(main)
+  cli_app.run(main, 'bias')

@@ -17,9 +17,9 @@ time_end, position, score, rank.
 import collections
 import dataclasses
 
-from absl import app
 from absl import flags
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import constants
 from kinetics_tf.curation import common
 
@@ -117,4 +117,4 @@ if __name__ == '__main__':
   flags.DEFINE_bool('allow_overlap', False,
                     'Allow clips of one video to overlap.')
   flags.mark_flags_as_required(['positions', 'out'])
-  app.run(main)
+  cli_app.run(main, 'candidates')

@@ -35,6 +35,7 @@ import random
 from absl import app
 from absl import flags
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import constants
 from kinetics_tf.curation import common
 
@@ -424,4 +425,4 @@ if __name__ == '__main__':
                      'Drop classes whose yield after 20 clips is below this.')
   flags.DEFINE_integer('seed', 0, 'Seed of the task assembly.')
   flags.mark_flags_as_required(['records', 'out_dir'])
-  app.run(main)
+  cli_app.run(main, 'consensus')

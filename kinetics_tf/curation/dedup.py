@@ -40,6 +40,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from kinetics_tf import app as cli_app
 from kinetics_tf import constants
 from kinetics_tf.curation import common
 from kinetics_tf.curation import embed
@@ -310,4 +311,4 @@ if __name__ == '__main__':
                             '"class name=0.98" (repeatable).')
   flags.DEFINE_integer('seed', 0, 'Seed of the random choices.')
   flags.mark_flags_as_required(['clips', 'out_dir'])
-  app.run(main)
+  cli_app.run(main, 'dedup')

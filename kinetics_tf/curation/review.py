@@ -14,10 +14,10 @@ Usage:
 
 import collections
 
-from absl import app
 from absl import flags
 import numpy as np
 
+from kinetics_tf import app as cli_app
 from kinetics_tf.curation import common
 from kinetics_tf.curation import scores as scores_lib
 
@@ -70,4 +70,4 @@ if __name__ == '__main__':
   flags.DEFINE_string('out_dir', None, 'Folder for the outputs.')
   flags.DEFINE_integer('top', 5, 'Confusions listed per class.')
   flags.mark_flags_as_required(['scores', 'out_dir'])
-  app.run(main)
+  cli_app.run(main, 'review')

@@ -22,9 +22,9 @@ import functools
 import signal
 import sys
 
-from absl import app
 from absl import flags
 
+from kinetics_tf import app as cli_app
 from kinetics_tf.download import bucket
 from kinetics_tf.download import downloader
 from kinetics_tf.download import fetch
@@ -103,7 +103,7 @@ def _user_error(message: str) -> int:
 
 def run() -> None:
   define_flags()
-  app.run(main)
+  cli_app.run(main, 'download')
 
 
 if __name__ == '__main__':

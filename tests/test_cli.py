@@ -1,0 +1,121 @@
+"""`kinetics-tf NAME`: every binary is reachable, has --helpfull, and answers a
+user's mistake with one line and exit code 2 (kinetics_tf/app.py)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kinetics_tf import app
+from kinetics_tf import cli
+
+# TF 2.21 writes these start-up lines from C++ before absl::InitializeLog,
+# whatever TF_CPP_MIN_LOG_LEVEL says (tensorflow/tensorflow#100442).
+_TF_STARTUP = re.compile(r'^(WARNING: All log messages before absl::|'
+                         r'[IW]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\])')
+
+
+def _run(*args, timeout=300):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  done = subprocess.run([sys.executable, '-m', 'kinetics_tf.cli', *args],
+                        capture_output=True, text=True, timeout=timeout,
+                        env=env)
+  stderr = [l for l in done.stderr.splitlines() if not _TF_STARTUP.match(l)]
+  return done.returncode, done.stdout, stderr
+
+
+def test_help_lists_every_binary():
+  code, out, _ = _run('--help')
+  assert code == 0
+  for name in ('demo', 'download', 'flow', 'train', 'evaluate', 'export',
+               'predict', 'candidates', 'consensus', 'dedup', 'review', 'bias'):
+    assert re.search(rf'^  {name} ', out, re.M), name
+  assert set(cli.BINARIES) == {
+      'demo', 'download', 'flow', 'train', 'evaluate', 'export', 'predict',
+      'candidates', 'consensus', 'dedup', 'review', 'bias'}
+
+
+def test_unknown_command_names_the_close_ones():
+  code, out, err = _run('evalute')
+  assert code == 2 and not out
+  assert err == ["kinetics-tf: error: unknown command 'evalute'; did you mean "
+                 'evaluate? (kinetics-tf --help lists them)']
+
+
+@pytest.mark.parametrize('name, flag', [
+    ('demo', '--videos'), ('download', '--base_url'), ('flow', '--out_dir'),
+    ('train', '--experiment'), ('evaluate', '--dataset'),
+    ('export', '--class_names'), ('predict', '--video'),
+    ('candidates', '--positions'), ('consensus', '--records'),
+    ('dedup', '--clips'), ('review', '--scores'), ('bias', '--attribute'),
+])
+def test_helpfull_lists_the_flags(name, flag):
+  code, out, _ = _run(name, '--helpfull')
+  assert code == 0, out[-2000:]
+  assert flag in out
+
+
+@pytest.mark.parametrize('args, message', [
+    (['demo', '--videos=/no/such/folder'],
+     'kinetics-tf demo: error: --videos=/no/such/folder is not a folder'),
+    (['download', '--dataset=kinetics500', '--out_dir=/tmp/x'],
+     "kinetics-tf download: error: unknown dataset 'kinetics500'"),
+    (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x'], 'flow.extract: '),
+    (['train', '--experiment=synthetc_rgb'],
+     "kinetics-tf train: error: unknown experiment 'synthetc_rgb'; did you "
+     'mean synthetic_rgb'),
+    (['train', '--experiment=synthetic_rgb', '--max_steps=abc'],
+     'kinetics-tf train: error: flag --max_steps=abc: '),
+    (['train', '--experiment=synthetic_rgb', '--dataset=synthetic_action/demo'],
+     "kinetics-tf train: error: unknown TFDS dataset 'synthetic_action'; did "
+     'you mean synthetic_actions'),
+    (['train', '--experiment=synthetic_rgb', '--dataset=synthetic_actions/dem'],
+     "kinetics-tf train: error: unknown config of synthetic_actions 'dem'; "
+     'did you mean demo'),
+    (['evaluate', '--model=/no/such/model.keras', '--out_dir=/tmp/x'],
+     'kinetics-tf evaluate: error: /no/such/model.keras: no such model file'),
+    (['export', '--model=/no/such/model.keras', '--out_dir=/tmp/x'],
+     'kinetics-tf export: error: /no/such/model.keras: no such model file'),
+    (['predict', '--model=/no/such/saved_model', '--video=/no/such.mp4'],
+     'kinetics-tf predict: error: /no/such/saved_model: not a SavedModel'),
+    (['candidates', '--positions=/no/such.csv', '--out=/tmp/x.csv'],
+     'kinetics-tf candidates: error: /no/such.csv: no such file'),
+    (['consensus', '--out_dir=/tmp/x'],
+     'kinetics-tf consensus: error: flag --records=None: '),
+    (['dedup', '--clips=/no/such.csv', '--out_dir=/tmp/x'],
+     'kinetics-tf dedup: error: '),
+    (['review', '--scores=/no/such.npz', '--out_dir=/tmp/x'],
+     'kinetics-tf review: error: '),
+    (['bias', '--scores=/no/such.npz', '--attributes=/no/such.csv',
+      '--attribute=gender', '--out=/tmp/x.csv'], 'kinetics-tf bias: error: '),
+])
+def test_a_mistake_is_one_line_and_exit_2(args, message):
+  code, out, err = _run(*args)
+  assert code == 2, (out[-1000:], err[-20:])
+  assert len(err) == 1, err[-20:]
+  assert err[0].startswith(message), err[0]
+  assert 'Traceback' not in err[0]
+
+
+def test_verbose_shows_the_traceback():
+  code, _, err = _run('evaluate', '--model=/no/such/model.keras',
+                      '--out_dir=/tmp/x', '--verbose')
+  assert code == 1
+  assert any(l.startswith('Traceback') for l in err)
+  assert 'no such model file' in err[-1]
+
+
+def test_user_message_tells_mistakes_from_bugs():
+  assert app.user_message(app.UserError('bad')) == 'bad'
+  missing = FileNotFoundError(2, 'No such file or directory', '/x/y')
+  assert app.user_message(missing) == 'No such file or directory: /x/y'
+  assert app.user_message(KeyError('k')) is None  # a bug keeps its traceback
+  assert app.user_message(ValueError('x')) is None
+  error = app.unknown('experiment', 'kinetic400_c3d',
+                      ['kinetics400_c3d', 'ucf101_c3d', 'synthetic_rgb'])
+  assert str(error).startswith(
+      "unknown experiment 'kinetic400_c3d'; did you mean kinetics400_c3d")
+  assert 'synthetic_rgb' not in str(error)
+  assert 'one of: a, b' in str(app.unknown('x', 'zzz', ['b', 'a']))
