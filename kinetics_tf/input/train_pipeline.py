@@ -103,15 +103,17 @@ def preprocess(example: dict, model: str, crop_size: int, *,
   clip = sample_clip(example[feature_key(model)], num_frames, stride,
                      crop_size, training=training, seed=seed_clip)
   if is_flow:
-    clip = ops.dequantize_flow(clip)
+    # Flipped and stacked still uint8 (a quarter of the bytes of float32),
+    # then scaled once: x -> 255 - x is the negation of the dequantised x.
+    if training:
+      clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=True)
+    clip = ops.dequantize_flow(ops.stack_flow(clip))
   else:
     clip = ops.normalize_rgb(clip, normalization)
-  if training:
-    clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=is_flow)
-  if is_flow:
-    clip = ops.stack_flow(clip)
-  elif model == 'rgb':
-    clip = clip[0]
+    if training:
+      clip, _ = ops.random_flip(clip, seed=seed_flip)
+    if model == 'rgb':
+      clip = clip[0]
   return clip, tf.cast(example['label'], tf.int64)
 
 

@@ -1,0 +1,451 @@
+r"""Training and dense test input at paper sizes: the library's TFDS sets against rawframes.
+
+Builds once (kept in ``--cache_dir``) a small set with the library's own
+``video_folder`` builder from the 10 s Kinetics fixture clip at the paper's
+sizes (§4.4: shorter side 340 for the ResNet-50 models, with TV-L1 flow;
+128 for C3D), in every flow layout ('png', the default; 'jpeg'; 'zlib', the
+builders' earlier layout) plus an RGB-only set, and next to it the rawframes
+reference that mmaction2 users keep: one JPEG per frame and per flow channel
+(``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``), the same
+frames (the stored JPEG bytes) and the same flow.
+
+Then, each case in its own process pinned to one thread (TF intra/inter-op,
+the tf.data thread pool, OpenCV), with TFDS's auto-cache off (as for any
+real copy of Kinetics: TFDS caches a dataset under 250 MiB after one pass,
+which hides every decode at small sizes):
+
+* training: ``train_pipeline.load_examples`` + ``make_dataset`` (the model's
+  Table 3 footprint, random crop and flip, batch 1) against reading the
+  footprint's files with ``cv2.imread`` and the same crop / flip / scale;
+* dense test input (Table 3 test protocol): ``dense.views`` on examples read
+  as ``evaluate`` reads them, against reading the same frames / fields.
+
+For each: CPU ms per example (process CPU time), examples/s on one core,
+bytes read per example (``rchar`` of /proc/self/io: every byte through
+read(), page cache or disk) and peak RSS.  It prints the JPEG flow's error
+against the lossless flow, the cores per GPU each model's training input
+needs at a published GPU rate, and checks the targets (within 1.5x of the
+reference, 3x for lossless flow; flow at least 20x faster than the zlib
+layout).
+
+  python benchmarks/input.py                      # paper sizes, ~10 min
+  python benchmarks/input.py --short_side 40 --c3d_side 32 --crop 32 \
+      --c3d_crop 24 --seconds 1 --examples 3      # seconds, for tests
+
+The flow is TV-L1 with cheaper settings than OpenCV's defaults (the
+synthetic set's: 3 scales, 2 warps), computed once for all layouts: OpenCV's
+defaults cost ~3.7 CPU s per pair at side 340 (docs/BENCHMARKS.md), 15 CPU
+minutes for one clip.  Decoding cost depends on the field's size and
+content, not on how it was computed.
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CLIP = 'k400_arm_wrestling_340x256_28fps.mp4'
+CHEAP_TVL1 = (('nscales', 3), ('warps', 2), ('epsilon', 0.1),
+              ('innnerIterations', 20), ('outerIterations', 5))
+MODELS = ('rgb', 'flow', 'c3d', 'convnet_lstm')
+# Published training rates on one A100 with mixed precision, in images/s:
+# ResNet-50 v1.5, NVIDIA DeepLearningExamples (TensorFlow), roughly
+# 1,300-2,400 images/s depending on the framework version and batch.
+RESNET50_A100_IMAGES_S = (1300, 2400)
+# Images through the ResNet-50 per training example (C3D: no published
+# rate for the paper's C3D at 112x112 known to us; not estimated).
+IMAGES_PER_EXAMPLE = {'rgb': 1, 'flow': 1, 'convnet_lstm': 25}
+
+
+# ---------------------------------------------------------------- children --
+
+
+def _rchar() -> int:
+  with open('/proc/self/io') as f:
+    for line in f:
+      if line.startswith('rchar:'):
+        return int(line.split()[1])
+  return 0
+
+
+def _measure(step, n: int, warmup: int = 2) -> dict:
+  for _ in range(warmup):
+    step()
+  r0, c0, w0 = _rchar(), time.process_time(), time.perf_counter()
+  for _ in range(n):
+    step()
+  wall = time.perf_counter() - w0
+  cpu = time.process_time() - c0
+  return {'cpu_ms': 1000 * cpu / n, 'ex_per_s': n / wall,
+          'bytes': (_rchar() - r0) / n,
+          'rss_mib': _peak_rss_mib()}
+
+
+def _peak_rss_mib() -> float:
+  """VmHWM: this process's peak RSS since exec (ru_maxrss would carry the
+  parent's peak over fork)."""
+  with open('/proc/self/status') as f:
+    for line in f:
+      if line.startswith('VmHWM:'):
+        return int(line.split()[1]) / 1024
+  return float('nan')
+
+
+def _child_lib(spec: dict) -> dict:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(1)
+  tf.config.threading.set_inter_op_parallelism_threads(1)
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.input import dense  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.input import train_pipeline  # pylint: disable=g-import-not-at-top
+  import cv2  # pylint: disable=g-import-not-at-top
+  cv2.setNumThreads(1)
+  builder = tfds.builder_from_directory(spec['data_path'])
+  model, crop = spec['model'], spec['crop']
+  read_config = tfds.ReadConfig(try_autocache=False)
+  options = tf.data.Options()
+  options.threading.private_threadpool_size = 1
+  options.threading.max_intra_op_parallelism = 1
+  options.autotune.enabled = False
+  if spec['mode'] == 'train':
+    ds = train_pipeline.load_examples(builder, 'train', model,
+                                      shuffle_files=False,
+                                      read_config=read_config)
+    ds = train_pipeline.make_dataset(ds, model, crop, 1, seed=0,
+                                     shuffle_buffer=1, num_parallel_calls=1)
+  else:
+    key = train_pipeline.feature_key(model)
+    ds = builder.as_dataset(
+        split='train', shuffle_files=False, read_config=read_config,
+        decoders=train_pipeline.read_only(builder.info.features,
+                                          [key, 'label']))
+    ds = ds.repeat().map(lambda ex: dense.views(model, ex[key], crop),
+                         num_parallel_calls=1)
+  it = iter(ds.with_options(options))
+  return _measure(lambda: next(it)[0].numpy(), spec['n'])
+
+
+def _child_ref(spec: dict) -> dict:
+  import cv2  # pylint: disable=g-import-not-at-top
+  cv2.setNumThreads(1)
+  folder, model, crop = spec['folder'], spec['model'], spec['crop']
+  num = spec['num_frames'] - (1 if model == 'flow' else 0)
+  rng = np.random.default_rng(0)
+  samples = iter(spec['indices']) if spec['mode'] == 'dense' else None
+
+  def read(i):
+    if model == 'flow':
+      x = cv2.imread(f'{folder}/flow_x_{i + 1:05d}.jpg', cv2.IMREAD_GRAYSCALE)
+      y = cv2.imread(f'{folder}/flow_y_{i + 1:05d}.jpg', cv2.IMREAD_GRAYSCALE)
+      return np.stack([x, y], axis=-1)
+    return cv2.imread(f'{folder}/img_{i + 1:05d}.jpg')[..., ::-1]
+
+  def step():
+    if samples is not None:
+      idx = next(samples, None) or spec['indices'][0]
+    else:
+      n, stride = spec['footprint']
+      span = (n - 1) * stride + 1
+      start = rng.integers(0, max(num - span, 0) + 1)
+      idx = [(start + k * stride) % num for k in range(n)]
+    clip = np.stack([read(i) for i in idx])
+    h, w = clip.shape[1:3]
+    if samples is not None:
+      top, left = (h - crop) // 2, (w - crop) // 2
+    else:
+      top, left = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+    x = clip[:, top:top + crop, left:left + crop].astype(np.float32)
+    x = x / 127.5 - 1.0
+    if samples is None and rng.integers(2):
+      x = x[:, :, ::-1]
+      if model == 'flow':
+        x[..., 0] *= -1
+    if model == 'flow':  # [T,H,W,2] -> [H,W,2T]
+      x = np.ascontiguousarray(x.transpose(1, 2, 0, 3)).reshape(crop, crop, -1)
+    return x
+
+  return _measure(step, spec['n'])
+
+
+# ------------------------------------------------------------------ parent --
+
+
+@dataclasses.dataclass
+class Sets:
+  """Where the built sets and the rawframes folders are."""
+  paths: dict  # set name -> TFDS data path
+  frames: dict  # side -> rawframes folder
+  num_frames: dict  # side -> T
+  stats: dict
+
+
+def _build(args) -> Sets:
+  # Heavy imports here: the children that read rawframes never pay them.
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import clips  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import features as features_lib  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import video_folder  # pylint: disable=g-import-not-at-top
+  fixtures = os.environ.get('KINETICS_TF_FIXTURES')
+  if not fixtures:
+    sys.exit('input.py: set KINETICS_TF_FIXTURES to the fixtures folder '
+             f'(it needs videos/{CLIP})')
+  tag = f's{args.short_side}_c{args.c3d_side}_{args.seconds:g}s'
+  cache = pathlib.Path(args.cache_dir) / tag
+  root = cache / 'videos'
+  clip_dir = root / 'train' / 'arm_wrestling'
+  if not (clip_dir / CLIP).exists():
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pathlib.Path(fixtures) / 'videos' / CLIP, clip_dir / CLIP)
+  memo = {}
+  real_flow_of = clips.flow_of
+
+  def flow_once(gray, opts):  # one TV-L1 run for every layout
+    key = hashlib.sha1(gray.tobytes()).hexdigest()
+    if key not in memo:
+      memo[key] = real_flow_of(gray, opts)
+    return memo[key]
+
+  clips.flow_of = flow_once
+  sets = {
+      'rgb340': dict(short_side=args.short_side, with_flow=False),
+      'rgb340_flow': dict(short_side=args.short_side, with_flow=True,
+                          flow_format='png'),
+      'rgb340_flow_jpeg': dict(short_side=args.short_side, with_flow=True,
+                               flow_format='jpeg'),
+      'rgb340_flow_zlib': dict(short_side=args.short_side, with_flow=True,
+                               flow_format='zlib'),
+      'rgb128': dict(short_side=args.c3d_side, with_flow=False),
+  }
+  paths = {}
+  started = time.perf_counter()
+  try:
+    for name, kwargs in sets.items():
+      config = video_folder.video_folder_config(
+          root, name=name, max_seconds=args.seconds, tvl1_params=CHEAP_TVL1,
+          **kwargs)
+      builder = video_folder.VideoFolder(config=config, flow_backend='opencv',
+                                         data_dir=str(cache / 'tfds'))
+      if not builder.is_prepared():
+        print(f'building {name} ...', flush=True)
+        builder.download_and_prepare()
+      paths[name] = str(builder.data_path)
+  finally:
+    clips.flow_of = real_flow_of
+  built_s = time.perf_counter() - started
+
+  def one(name, decoders=None):
+    b = tfds.builder_from_directory(paths[name])
+    ds = b.as_dataset(split='train', decoders=decoders, shuffle_files=False)
+    return next(iter(tfds.as_numpy(ds)))
+
+  skip = tfds.decode.SkipDecoding()
+  frames, num_frames = {}, {}
+  for side, name in ((args.short_side, 'rgb340'), (args.c3d_side, 'rgb128')):
+    folder = cache / f'rawframes_{side}'
+    ex = one(name, {'video': skip})
+    num_frames[side] = len(ex['video'])
+    if not (folder / 'done').exists():
+      folder.mkdir(parents=True, exist_ok=True)
+      for i, jpeg in enumerate(ex['video']):  # the very bytes stored
+        (folder / f'img_{i + 1:05d}.jpg').write_bytes(jpeg)
+      if side == args.short_side:
+        coded = one('rgb340_flow_jpeg', {'flow': {'x': skip, 'y': skip}})
+        for c in ('x', 'y'):
+          for i, jpeg in enumerate(coded['flow'][c]):
+            (folder / f'flow_{c}_{i + 1:05d}.jpg').write_bytes(jpeg)
+      (folder / 'done').write_text('')
+    frames[side] = str(folder)
+  # The JPEG layout's error against the lossless flow, and stored sizes.
+  lossless = features_lib.flow_array(one('rgb340_flow')['flow'])
+  lossy = features_lib.flow_array(one('rgb340_flow_jpeg')['flow'])
+  err = np.abs(lossy.astype(int) - lossless)
+  step_px = 40 / 255  # flow.quantize: 0..255 over [-20, 20] px
+  zlib = one('rgb340_flow_zlib')['flow']
+  assert np.array_equal(zlib, lossless), 'png and zlib layouts differ'
+  sizes = {}
+  for name in sets:
+    files = list(pathlib.Path(paths[name]).glob('*-train.tfrecord-*'))
+    sizes[name] = sum(f.stat().st_size for f in files)
+  fields = lossless.shape[0]
+  stats = {
+      'build_s': built_s, 'fields': fields, 'field_shape': lossless.shape[1:3],
+      'jpeg_err_max_steps': int(err.max()),
+      'jpeg_err_mean_steps': float(err.mean()),
+      'jpeg_err_p99_steps': float(np.percentile(err, 99)),
+      'jpeg_err_max_px': float(err.max() * step_px),
+      'jpeg_err_mean_px': float(err.mean() * step_px),
+      'record_bytes': sizes,
+      'flow_kb_per_field': {
+          f: (sizes[f'rgb340_flow{s}'] - sizes['rgb340']) / fields / 1e3
+          for f, s in (('png', ''), ('jpeg', '_jpeg'), ('zlib', '_zlib'))},
+  }
+  return Sets(paths, frames, num_frames, stats)
+
+
+def _run_child(spec: dict) -> dict:
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', OMP_NUM_THREADS='1')
+  done = subprocess.run(
+      [sys.executable, __file__, '--child', json.dumps(spec)],
+      capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+  if done.returncode:
+    sys.exit(f'input.py: case {spec["kind"]} {spec["mode"]} {spec["model"]} '
+             f'failed:\n{done.stderr[-3000:]}')
+  return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cases(args, sets: Sets):
+  """(label, spec of the library case, spec of the reference case or None)."""
+  from kinetics_tf import constants  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.input import dense  # pylint: disable=g-import-not-at-top
+  side, side128 = args.short_side, args.c3d_side
+  out = []
+  for mode in args.modes:
+    n = args.examples if mode == 'train' else args.dense_examples
+    for model in args.models:
+      s = side128 if model == 'c3d' else side
+      crop = args.c3d_crop if model == 'c3d' else args.crop
+      fp = constants.TRAIN_FOOTPRINTS[model]
+      ref = {'kind': 'ref', 'mode': mode, 'model': model, 'crop': crop,
+             'n': n, 'folder': sets.frames[s],
+             'num_frames': sets.num_frames[s],
+             'footprint': [fp.num_frames, fp.stride]}
+      if mode == 'dense':
+        idx = dense.snapshot_indices_np(model, sets.num_frames[s])
+        ref['indices'] = [idx.reshape(-1).tolist()]
+      names = {'png': 'rgb340_flow', 'jpeg': 'rgb340_flow_jpeg',
+               'zlib': 'rgb340_flow_zlib'}
+      layouts = ([(f, names[f]) for f in args.layouts] if model == 'flow'
+                 else [('', 'rgb128' if model == 'c3d' else 'rgb340')])
+      if model == 'rgb' and mode == 'train':
+        layouts.append(('from rgb+flow set', 'rgb340_flow'))
+      for tag, name in layouts:
+        lib = {'kind': 'lib', 'mode': mode, 'model': model, 'crop': crop,
+               'n': n, 'data_path': sets.paths[name]}
+        label = f'{model} ({tag})' if tag else model
+        out.append((mode, model, label, lib, ref))
+  return out
+
+
+def _fmt_bytes(b: float) -> str:
+  return f'{b / 1e6:.2f} MB' if b >= 1e5 else f'{b / 1e3:.1f} kB'
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  p.add_argument('--child', help=argparse.SUPPRESS)
+  p.add_argument('--cache_dir', default='/tmp/kinetics_tf_bench_input')
+  p.add_argument('--short_side', type=int, default=340)
+  p.add_argument('--c3d_side', type=int, default=128)
+  p.add_argument('--crop', type=int, default=299)
+  p.add_argument('--c3d_crop', type=int, default=112)
+  p.add_argument('--seconds', type=float, default=10.0)
+  p.add_argument('--examples', type=int, default=30,
+                 help='timed training examples per case')
+  p.add_argument('--dense_examples', type=int, default=3,
+                 help='timed clips per dense case')
+  p.add_argument('--modes', default='train,dense')
+  p.add_argument('--models', default=','.join(MODELS))
+  p.add_argument('--layouts', default='png,jpeg,zlib',
+                 help='flow layouts measured')
+  args = p.parse_args(argv)
+  if args.child:
+    spec = json.loads(args.child)
+    fn = _child_lib if spec['kind'] == 'lib' else _child_ref
+    print(json.dumps(fn(spec)))
+    return
+  args.modes = args.modes.split(',')
+  args.models = args.models.split(',')
+  args.layouts = args.layouts.split(',')
+  import cv2  # pylint: disable=g-import-not-at-top
+  import platform  # pylint: disable=g-import-not-at-top
+  started = time.perf_counter()
+  sets = _build(args)
+  st = sets.stats
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open('/proc/cpuinfo') as f:
+      cpu = next(l.split(':', 1)[1].strip() for l in f
+                 if l.startswith('model name'))
+  except (OSError, StopIteration):
+    pass
+  print(f'machine: {cpu}, {os.cpu_count()} cores; load average '
+        f'{os.getloadavg()[0]:.1f}; OpenCV {cv2.__version__}')
+  h, w = st['field_shape']
+  print(f'clip: {CLIP}, {args.seconds:g} s -> {sets.num_frames[args.short_side]}'
+        f' frames {w}x{h} (side {args.short_side}), {st["fields"]} flow '
+        f'fields; side {args.c3d_side} for C3D; built in {st["build_s"]:.0f} s')
+  print('stored per clip: ' + ', '.join(
+      f'{k} {_fmt_bytes(v)}' for k, v in st['record_bytes'].items()))
+  print('flow per field: ' + ', '.join(
+      f'{k} {v:.1f} kB' for k, v in st['flow_kb_per_field'].items()))
+  print(f'JPEG flow (q95) against lossless: max {st["jpeg_err_max_steps"]} '
+        f'steps ({st["jpeg_err_max_px"]:.2f} px), mean '
+        f'{st["jpeg_err_mean_steps"]:.2f} steps ({st["jpeg_err_mean_px"]:.3f} '
+        f'px), 99th percentile {st["jpeg_err_p99_steps"]:.0f} steps')
+  results = {}
+  refs = {}
+  for mode, model, label, lib, ref in _cases(args, sets):
+    key = (mode, model)
+    if key not in refs:
+      refs[key] = _run_child(ref)
+    results[(mode, label)] = (model, _run_child(lib))
+  targets = []
+  for mode in args.modes:
+    print(f'\n{mode}: one thread, TFDS auto-cache off; library vs rawframes '
+          '(cv2.imread of the same frames)\n')
+    print('| input | library CPU ms/ex | reference CPU ms/ex | ratio | '
+          'library ex/s (1 core) | reference ex/s | library bytes/ex | '
+          'reference bytes/ex | library peak RSS MiB | reference MiB |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for (m, label), (model, r) in results.items():
+      if m != mode:
+        continue
+      ref = refs[(mode, model)]
+      ratio = r['cpu_ms'] / ref['cpu_ms']
+      print(f'| {label} | {r["cpu_ms"]:.1f} | {ref["cpu_ms"]:.1f} | '
+            f'{ratio:.2f}x | {r["ex_per_s"]:.1f} | {ref["ex_per_s"]:.1f} | '
+            f'{_fmt_bytes(r["bytes"])} | {_fmt_bytes(ref["bytes"])} | '
+            f'{r["rss_mib"]:.0f} | {ref["rss_mib"]:.0f} |')
+      if mode == 'train' and '(from' not in label and '(zlib' not in label:
+        limit = 3.0 if label == 'flow (png)' else 1.5
+        targets.append((f'{label}: {ratio:.2f}x the reference (target '
+                        f'<= {limit}x)', ratio <= limit))
+    if mode == 'train':
+      png = results.get(('train', 'flow (png)'))
+      zlib = results.get(('train', 'flow (zlib)'))
+      if png and zlib:
+        gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']
+        targets.append((f'flow (png) {gain:.1f}x faster than the zlib layout '
+                        '(target >= 20x)', gain >= 20))
+      print('\ncores per GPU for training input (A100, mixed precision, '
+            'ResNet-50 at '
+            f'{RESNET50_A100_IMAGES_S[0]:,}-{RESNET50_A100_IMAGES_S[1]:,} '
+            'images/s):')
+      for (m, label), (model, r) in results.items():
+        if m != 'train' or model not in IMAGES_PER_EXAMPLE:
+          continue
+        rates = [g / IMAGES_PER_EXAMPLE[model] for g in RESNET50_A100_IMAGES_S]
+        lo, hi = (x * r['cpu_ms'] / 1000 for x in rates)
+        ref = refs[('train', model)]
+        rlo, rhi = (x * ref['cpu_ms'] / 1000 for x in rates)
+        print(f'  {label}: {lo:.1f}-{hi:.1f} cores (reference '
+              f'{rlo:.1f}-{rhi:.1f})')
+      print('  c3d: no published GPU training rate for the paper\'s C3D; '
+            'not estimated')
+  print('\ntargets:')
+  for line, ok in targets:
+    print(f'  {"PASS" if ok else "MISS"} {line}')
+  print(f'\ntotal {time.perf_counter() - started:.0f} s')
+
+
+if __name__ == '__main__':
+  main()

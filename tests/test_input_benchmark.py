@@ -1,0 +1,36 @@
+"""benchmarks/input.py runs at tiny sizes and prints its figures (the real clip, CPU)."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROW = re.compile(r'^\| (\S+(?: \([^)]*\))?) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x \|'
+                 r' ([\d.]+) \| ([\d.]+) \| ([\d.]+) (kB|MB) \|', re.M)
+
+
+def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
+  env = dict(os.environ, KINETICS_TF_FIXTURES=str(fixtures_dir),
+             TF_CPP_MIN_LOG_LEVEL='2')
+  done = subprocess.run(
+      [sys.executable, 'benchmarks/input.py', '--short_side', '40',
+       '--c3d_side', '32', '--crop', '32', '--c3d_crop', '24', '--seconds',
+       '1', '--examples', '3', '--dense_examples', '1', '--models', 'flow',
+       '--layouts', 'png', '--cache_dir', str(tmp_path)],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  out = done.stdout
+  assert re.search(r'25 frames 53x40 \(side 40\), 24 flow fields', out), out
+  err = re.search(r'JPEG flow \(q95\) against lossless: max (\d+) steps', out)
+  assert err and 0 < int(err.group(1)) < 64
+  rows = ROW.findall(out)
+  assert [r[0] for r in rows] == ['flow (png)', 'flow (png)']  # train, dense
+  for row in rows:
+    assert all(float(v) > 0 for v in row[1:7])
+  assert re.search(r'flow \(png\): [\d.]+-[\d.]+ cores', out)
+  assert re.search(r'^  (PASS|MISS) flow \(png\): [\d.]+x the reference', out,
+                   re.M)
+  # The cached build is reused by a second run.
+  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 5
