@@ -35,7 +35,9 @@ setuptools.setup(
         # cv::remap (5.0 interpolates at the exact position, 4.x at 1/32 px),
         # which moves OpenCV's TV-L1 by ~0.02 px; both are tested.
         'opencv-contrib-python-headless>=4.14,<5.1',
-        'av>=14',
+        # 17.0 added threads= to VideoFrame.to_ndarray (the RGB conversion of
+        # flow/video.py); 14-16 raise TypeError there.
+        'av>=17',
         'absl-py>=2.0',
         'numpy>=2.0,<3',
         'tqdm>=4.60',

@@ -43,5 +43,8 @@ def pytest_configure(config):
       # protobuf 6 deprecates FieldDescriptor.label, which tensorflow_datasets
       # (core/logging, reading its dataset_info proto) still calls.
       r"ignore:label\(\) is deprecated:DeprecationWarning:tensorflow_datasets",
+      # matplotlib 3.9 (the lowest version tested) uses pyparsing 3.3's
+      # deprecated camelCase names in _fontconfig_pattern and _mathtext.
+      r"ignore::DeprecationWarning:matplotlib",
   ):
     config.addinivalue_line('filterwarnings', line)
