@@ -18,7 +18,7 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
       [sys.executable, 'benchmarks/input.py', '--short_side', '40',
        '--c3d_side', '32', '--crop', '32', '--c3d_crop', '24', '--seconds',
        '1', '--examples', '3', '--dense_examples', '1', '--models', 'flow',
-       '--layouts', 'png', '--cache_dir', str(tmp_path)],
+       '--layouts', 'png', '--k', '2', '--cache_dir', str(tmp_path)],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
   out = done.stdout
@@ -26,7 +26,9 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
   err = re.search(r'JPEG flow \(q95\) against lossless: max (\d+) steps', out)
   assert err and 0 < int(err.group(1)) < 64
   rows = ROW.findall(out)
-  assert [r[0] for r in rows] == ['flow (png)', 'flow (png)']  # train, dense
+  # Training (one sample per read, then K = 2), then dense.
+  assert [r[0] for r in rows] == ['flow (png)', 'flow (png, K=2)',
+                                  'flow (png)']
   for row in rows:
     assert all(float(v) > 0 for v in row[1:7])
   assert re.search(r'flow \(png\): [\d.]+-[\d.]+ cores', out)

@@ -238,3 +238,37 @@ def test_make_dataset_batches_and_determinism():
     train_pipeline.make_dataset(ds, 'i3d', 8, 4)
   with pytest.raises(ValueError, match='needs a seed'):
     train_pipeline.make_dataset(ds, 'rgb', 8, 4, deterministic=True)
+
+
+def test_samples_per_read_gives_k_footprints_of_a_clip_and_mixes_batches():
+  """K = 4 samples of each clip read: distinct footprints, spread over batches."""
+  clips, k, batches = 6, 4, 30
+  videos = np.stack([coded_video(40, 10, 14) for _ in range(clips)])
+  reads = tf.Variable(0, dtype=tf.int64)
+
+  def count(ex):
+    with tf.control_dependencies([reads.assign_add(1)]):
+      return {key: tf.identity(v) for key, v in ex.items()}
+
+  ds = tf.data.Dataset.from_tensor_slices(
+      {'video': videos, 'label': np.arange(clips, dtype=np.int64)}).map(count)
+  out = train_pipeline.make_dataset(ds, 'c3d', 8, 4, seed=5,
+                                    deterministic=True, shuffle_buffer=8,
+                                    samples_per_read=k)
+  starts = {c: [] for c in range(clips)}
+  mixed = []
+  for x, y in out.take(batches).as_numpy_iterator():
+    frame_ids = np.round((x[:, 0, 0, 0, 0] + 1) * 127.5).astype(int)
+    for label, first in zip(y, frame_ids):
+      starts[int(label)].append(int(first))
+    mixed.append(len(set(y.tolist())))
+  samples = 4 * batches
+  # One read per K samples (plus what the two shuffle buffers hold ahead).
+  assert samples // k <= int(reads.numpy()) <= samples // k + 16
+  # Every clip is sampled, at different footprints.
+  assert all(len(set(s)) > 1 for s in starts.values()), starts
+  # Batches mix clips rather than holding one clip K times.
+  assert min(mixed) >= 2 and np.mean(mixed) >= 2.5, mixed
+  with pytest.raises(ValueError, match='samples_per_read'):
+    train_pipeline.make_dataset(ds, 'c3d', 8, 4, training=False,
+                                samples_per_read=2)

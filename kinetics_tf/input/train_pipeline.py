@@ -123,7 +123,8 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
                  normalization: str = 'unit', shuffle_buffer: int = 1024,
                  seed: Optional[int] = None, deterministic: bool = False,
                  drop_remainder: Optional[bool] = None,
-                 num_parallel_calls=AUTOTUNE) -> tf.data.Dataset:
+                 num_parallel_calls=AUTOTUNE,
+                 samples_per_read: int = 1) -> tf.data.Dataset:
   """Batched (input, label) pairs from a dataset of examples.
 
   Training repeats forever and shuffles; validation makes one pass.  Every
@@ -142,6 +143,14 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
     deterministic: keep the element order of the parallel map.
     drop_remainder: default True when training, False otherwise.
     num_parallel_calls: parallelism of decoding and augmentation.
+    samples_per_read: K > 1 (training only): K samples from each clip read,
+      each with its own seed, so K different footprints, crops and flips
+      (SlowFast's repeated sampling), then shuffled again through a buffer
+      of ``shuffle_buffer`` so that a batch does not hold one clip K times.
+      A clip's record is read and parsed once for K samples (its bytes per
+      sample divided by K); each sample still decodes only its own frames.
+      The K samples of a clip are correlated: use it when reading, not
+      decoding, bounds the input (docs/BENCHMARKS.md, "Training input").
 
   Returns:
     tf.data.Dataset of (float32 [B, ...], int64 [B]).
@@ -152,9 +161,20 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
                      'must be >= 1')
   if deterministic and seed is None:
     raise ValueError('deterministic=True needs a seed')
+  if samples_per_read < 1 or (samples_per_read > 1 and not training):
+    raise ValueError(f'samples_per_read={samples_per_read}: must be >= 1, '
+                     'and 1 unless training')
   if training:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.repeat()
+    if samples_per_read > 1:
+      k = samples_per_read
+      # The K copies share the clip's tensors (no copy); the second shuffle
+      # spreads them over batches.
+      ds = ds.flat_map(lambda ex: tf.data.Dataset.from_tensors(ex).repeat(k))
+      ds = ds.shuffle(max(shuffle_buffer, 2 * k * batch_size),
+                      seed=None if seed is None else seed + 1,
+                      reshuffle_each_iteration=True)
   seeds = tf.data.Dataset.random(seed=seed).batch(2)
   ds = tf.data.Dataset.zip(ds, seeds)
 
