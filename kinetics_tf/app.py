@@ -16,13 +16,44 @@ its traceback.  ``--help`` and ``--helpfull`` print the flags and exit 0.
 import difflib
 import functools
 import os
+import re
 import sys
+import tempfile
 
 from absl import app as absl_app
 from absl import flags
 from absl import logging
 
 _HELP = ('-h', '--help', '--helpshort', '--helpfull', '-?')
+
+
+# TF 2.21 writes these from C++ at import, before absl::InitializeLog, and
+# ignores TF_CPP_MIN_LOG_LEVEL for them (tensorflow/tensorflow#100442).
+TF_STARTUP_LINE = re.compile(r'^(WARNING: All log messages before absl::|'
+                             r'[IW]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\])')
+
+
+def import_tensorflow_quietly() -> None:
+  """Imports TensorFlow holding back its C++ start-up lines (oneDNN, CPU
+  features); every other line it writes to stderr is passed on, and an import
+  error is raised as usual.  TF_CPP_MIN_LOG_LEVEL=0 keeps them all."""
+  if 'tensorflow' in sys.modules or os.environ.get(
+      'TF_CPP_MIN_LOG_LEVEL') == '0':
+    return
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as held:
+    os.dup2(held.fileno(), 2)
+    try:
+      import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+      held.seek(0)
+      for line in held.read().decode(errors='replace').splitlines(True):
+        if not TF_STARTUP_LINE.match(line):
+          sys.stderr.write(line)
+      sys.stderr.flush()
 
 
 class UserError(ValueError):

@@ -37,6 +37,10 @@ BINARIES = {
              'gender)'),
 }
 
+# The binaries that import TensorFlow (the others start without it).
+USES_TENSORFLOW = ('demo', 'flow', 'train', 'evaluate', 'export', 'predict',
+                   'dedup')
+
 
 def usage() -> str:
   width = max(map(len, BINARIES))
@@ -55,8 +59,10 @@ def main(argv=None) -> int:
     print(f'kinetics-tf: error: {cli_app.unknown("command", command, BINARIES)}'
           ' (kinetics-tf --help lists them)', file=sys.stderr)
     return 2
-  # TF's C++ start-up lines, before the binary imports TensorFlow.
+  # TF's start-up lines, before the binary imports TensorFlow.
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  if command in USES_TENSORFLOW:
+    cli_app.import_tensorflow_quietly()
   sys.argv = [f'kinetics-tf {command}'] + rest
   runpy.run_module(BINARIES[command][0], run_name='__main__', alter_sys=True)
   return 0
