@@ -48,3 +48,16 @@ def test_step_and_size_sections(fixtures_dir):
   row = re.search(r'^\| 48x32 \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x \| '
                   r'([\d.]+) \|', out, re.M)
   assert row and all(float(v) > 0 for v in row.groups())
+
+
+def test_opencv_versions_script(fixtures_dir, tmp_path):
+  npz = tmp_path / 'ocv.npz'
+  args = [sys.executable, 'benchmarks/opencv_versions.py', '--pairs', '1',
+          '--size', '64x48']
+  first = _run(args + ['--npz', str(npz)], KINETICS_TF_FIXTURES=str(fixtures_dir))
+  rows = dict(re.findall(r'^\| (.+?) \| ([\d.]+) \|$', first, re.M))
+  assert len(rows) == 3 and all(float(v) < 0.5 for v in rows.values()), rows
+  # Against itself (the same OpenCV), the flows are the same.
+  again = _run(args + ['--against', str(npz)],
+               KINETICS_TF_FIXTURES=str(fixtures_dir))
+  assert re.search(r'^\| OpenCV \S+ vs .+ \| 0\.0000 \|$', again, re.M), again
