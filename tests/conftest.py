@@ -28,8 +28,11 @@ def fixture_videos(fixtures_dir) -> pathlib.Path:
 def pytest_configure(config):
   """Warnings: ours are errors, third-party ones we cannot fix are filtered.
 
-  Each filter names the package that raises the warning.
+  Each filter names the package that raises the warning.  Every run also
+  lists its 15 slowest tests (CI has 30 minutes for everything).
   """
+  if config.option.durations is None:
+    config.option.durations = 15
   for line in (
       # numpy 2's copy keyword: our code and tests must not pass TF tensors
       # or Keras variables to np.array/np.asarray (use .numpy() or
