@@ -109,8 +109,10 @@ def _peak_rss_mib() -> float:
 
 def _child_lib(spec: dict) -> dict:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tf.config.threading.set_intra_op_parallelism_threads(1)
-  tf.config.threading.set_inter_op_parallelism_threads(1)
+  threads = spec.get('threads', 1)  # 0: every core of the host
+  if threads:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   from kinetics_tf.input import dense  # pylint: disable=g-import-not-at-top
   from kinetics_tf.input import train_pipeline  # pylint: disable=g-import-not-at-top
@@ -120,15 +122,19 @@ def _child_lib(spec: dict) -> dict:
   model, crop = spec['model'], spec['crop']
   read_config = tfds.ReadConfig(try_autocache=False)
   options = tf.data.Options()
-  options.threading.private_threadpool_size = 1
-  options.threading.max_intra_op_parallelism = 1
-  options.autotune.enabled = False
+  calls = tf.data.AUTOTUNE
+  if threads:
+    options.threading.private_threadpool_size = threads
+    options.threading.max_intra_op_parallelism = 1
+    if threads == 1:
+      options.autotune.enabled = False
+      calls = 1
   if spec['mode'] == 'train':
     ds = train_pipeline.load_examples(builder, 'train', model,
                                       shuffle_files=False,
                                       read_config=read_config)
     ds = train_pipeline.make_dataset(ds, model, crop, 1, seed=0,
-                                     shuffle_buffer=1, num_parallel_calls=1,
+                                     shuffle_buffer=1, num_parallel_calls=calls,
                                      samples_per_read=spec.get('k', 1))
   else:
     key = train_pipeline.feature_key(model)
@@ -137,7 +143,7 @@ def _child_lib(spec: dict) -> dict:
         decoders=train_pipeline.read_only(builder.info.features,
                                           [key, 'label']))
     ds = ds.repeat().map(lambda ex: dense.views(model, ex[key], crop),
-                         num_parallel_calls=1)
+                         num_parallel_calls=calls)
   it = iter(ds.with_options(options))
   return _measure(lambda: next(it)[0].numpy(), spec['n'])
 
@@ -339,7 +345,8 @@ def _cases(args, sets: Sets):
         layouts.append((layouts[0][0], layouts[0][1], args.k))
       for tag, name, *k in layouts:
         lib = {'kind': 'lib', 'mode': mode, 'model': model, 'crop': crop,
-               'n': n, 'data_path': sets.paths[name]}
+               'n': n, 'data_path': sets.paths[name],
+               'threads': args.threads}
         if k:
           lib['k'] = k[0]
           tag = f'{tag}, ' if tag else ''
@@ -368,6 +375,9 @@ def main(argv=None):
                  help='timed clips per dense case')
   p.add_argument('--k', type=int, default=8,
                  help='also time rgb and flow with K samples per read (1: not)')
+  p.add_argument('--threads', type=int, default=1,
+                 help="the library's threads (0: every core, tf.data "
+                 'autotuned); the reference stays on one')
   p.add_argument('--modes', default='train,dense')
   p.add_argument('--models', default=','.join(MODELS))
   p.add_argument('--layouts', default='png,jpeg,zlib',
@@ -418,10 +428,15 @@ def main(argv=None):
     results[(mode, label)] = (model, _run_child(lib))
   targets = []
   for mode in args.modes:
-    print(f'\n{mode}: one thread, TFDS auto-cache off; library vs rawframes '
+    where = ('one thread' if args.threads == 1 else
+             f'library on {args.threads or os.cpu_count()} threads, reference '
+             'on one')
+    print(f'\n{mode}: {where}, TFDS auto-cache off; library vs rawframes '
           '(cv2.imread of the same frames)\n')
+    cores = ('1 core' if args.threads == 1 else
+             f'{args.threads or os.cpu_count()} cores')
     print('| input | library CPU ms/ex | reference CPU ms/ex | ratio | '
-          'library ex/s (1 core) | reference ex/s | library bytes/ex | '
+          f'library ex/s ({cores}) | reference ex/s | library bytes/ex | '
           'reference bytes/ex | library peak RSS MiB | reference MiB |')
     print('|---|---|---|---|---|---|---|---|---|---|')
     for (m, label), (model, r) in results.items():
