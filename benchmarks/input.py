@@ -356,6 +356,62 @@ def _cases(args, sets: Sets):
   return out
 
 
+def _learning(args):
+  """Validation accuracy at equal steps with K samples per read (synthetic set)."""
+  import keras  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import models  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.input import train_pipeline  # pylint: disable=g-import-not-at-top
+  base = synthetic.SyntheticActions.BUILDER_CONFIGS[2]  # demo_rgb
+  config = dataclasses.replace(
+      base, name=f'learning_{args.learning_clips}',
+      clips_per_class=(args.learning_clips, max(1, args.learning_clips // 5),
+                       0))
+  builder = synthetic.SyntheticActions(
+      config=config, data_dir=str(pathlib.Path(args.cache_dir) / 'learning'))
+  builder.download_and_prepare()
+  crop, batch = 40, 16
+  print(f'\nlearning: rgb stream (width 1/4, one block a stage) on '
+        f'synthetic_actions {config.size}x{config.size}, '
+        f'{args.learning_clips} clips a class; {args.learning_steps} steps of '
+        f'{batch}; validation top-1 (chance 1/16; the RGB stream '
+        'can tell only the 8 appearance classes)\n')
+  print('| K samples per read | seed | clips read | validation top-1 | '
+        'train s |')
+  print('|---|---|---|---|---|')
+  runs = [(k, seed) for k in args.learning_k for seed in args.learning_seeds]
+  for k, seed in runs:
+    keras.utils.set_random_seed(seed)
+    model = models.rgb_stream(num_classes=16, input_size=crop,
+                              width_multiplier=1 / 4,
+                              blocks_per_stage=(1, 1, 1, 1))
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True), metrics=['accuracy'])
+    reads = tf.Variable(0, dtype=tf.int64)
+
+    def count(ex, reads=reads):
+      with tf.control_dependencies([reads.assign_add(1)]):
+        return tf.nest.map_structure(tf.identity, ex)
+
+    train = train_pipeline.load_examples(builder, 'train', 'rgb', seed=seed)
+    train = train_pipeline.make_dataset(train.map(count), 'rgb', crop, batch,
+                                        seed=seed, shuffle_buffer=640,
+                                        samples_per_read=k)
+    val = train_pipeline.make_dataset(
+        train_pipeline.load_examples(builder, 'validation', 'rgb',
+                                     shuffle_files=False),
+        'rgb', crop, batch, training=False)
+    started = time.perf_counter()
+    model.fit(train, steps_per_epoch=args.learning_steps, epochs=1,
+              verbose=0)
+    took = time.perf_counter() - started
+    _, acc = model.evaluate(val, verbose=0)
+    print(f'| {k} | {seed} | {int(reads.numpy())} | {acc:.3f} | {took:.0f} |',
+          flush=True)
+
+
 def _fmt_bytes(b: float) -> str:
   return f'{b / 1e6:.2f} MB' if b >= 1e5 else f'{b / 1e3:.1f} kB'
 
@@ -379,6 +435,13 @@ def main(argv=None):
                  help="the library's threads (0: every core, tf.data "
                  'autotuned); the reference stays on one')
   p.add_argument('--modes', default='train,dense')
+  p.add_argument('--learning', action='store_true',
+                 help='only the effect of K samples per read on learning')
+  p.add_argument('--learning_k', default='1,4,16')
+  p.add_argument('--learning_steps', type=int, default=400)
+  p.add_argument('--learning_seeds', default='0,1,2')
+  p.add_argument('--learning_clips', type=int, default=40,
+                 help='training clips per class of the synthetic set')
   p.add_argument('--models', default=','.join(MODELS))
   p.add_argument('--layouts', default='png,jpeg,zlib',
                  help='flow layouts measured')
@@ -387,6 +450,11 @@ def main(argv=None):
     spec = json.loads(args.child)
     fn = _child_lib if spec['kind'] == 'lib' else _child_ref
     print(json.dumps(fn(spec)))
+    return
+  if args.learning:
+    args.learning_k = [int(k) for k in args.learning_k.split(',')]
+    args.learning_seeds = [int(k) for k in args.learning_seeds.split(',')]
+    _learning(args)
     return
   args.modes = args.modes.split(',')
   args.models = args.models.split(',')

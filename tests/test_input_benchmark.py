@@ -36,3 +36,20 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
                    re.M)
   # The cached build is reused by a second run.
   assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 5
+
+
+def test_learning_section_at_tiny_sizes(tmp_path):
+  """--learning: accuracy at equal steps for each K (a few steps, 2 clips a class)."""
+  done = subprocess.run(
+      [sys.executable, 'benchmarks/input.py', '--learning', '--learning_k',
+       '1,2', '--learning_steps', '3', '--learning_clips', '2',
+       '--learning_seeds', '0',
+       '--cache_dir', str(tmp_path)],
+      cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'),
+      capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  rows = re.findall(r'^\| (\d+) \| 0 \| (\d+) \| ([\d.]+) \| \d+ \|$',
+                    done.stdout, re.M)
+  assert [r[0] for r in rows] == ['1', '2'], done.stdout
+  for _, reads, acc in rows:
+    assert int(reads) > 0 and 0 <= float(acc) <= 1
