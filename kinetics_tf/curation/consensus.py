@@ -188,6 +188,18 @@ def class_yield(decisions, min_clips=constants.CLASS_YIELD_MIN_CLIPS,
   return out
 
 
+def _pending_by_class(decisions, dropped, max_annotations, rng) -> dict:
+  """{label: shuffled pending clips} that may still be sent (< max answers)."""
+  pool = collections.defaultdict(list)
+  for d in decisions:
+    if (d.status == 'pending' and d.annotations < max_annotations
+        and d.label not in dropped):
+      pool[d.label].append(d)
+  for clips in pool.values():
+    rng.shuffle(clips)
+  return pool
+
+
 def next_batch(decisions, batch_size, seed=0, dropped=(),
                max_annotations=constants.MAX_ANNOTATIONS) -> list[ClipDecision]:
   """Pending clips to send next, one per class first, never past 5 annotations.
@@ -197,13 +209,7 @@ def next_batch(decisions, batch_size, seed=0, dropped=(),
   class in random order before taking a second of any.
   """
   rng = random.Random(seed)
-  pool = collections.defaultdict(list)
-  for d in decisions:
-    if (d.status == 'pending' and d.annotations < max_annotations
-        and d.label not in dropped):
-      pool[d.label].append(d)
-  for clips in pool.values():
-    rng.shuffle(clips)
+  pool = _pending_by_class(decisions, dropped, max_annotations, rng)
   batch = []
   while pool and len(batch) < batch_size:
     labels = list(pool)
@@ -298,13 +304,7 @@ def assemble_tasks(decisions, gold, *, num_tasks=None,
         f'{len(gold)} gold clip(s) for {gold_per_task} gold slots per task; give at '
         'least that many groundtruth clips (is_gold rows of the records, or --gold)')
   rng = random.Random(seed)
-  pool = collections.defaultdict(list)
-  for d in decisions:
-    if (d.status == 'pending' and d.annotations < max_annotations
-        and d.label not in dropped):
-      pool[d.label].append(d)
-  for clips in pool.values():
-    rng.shuffle(clips)
+  pool = _pending_by_class(decisions, dropped, max_annotations, rng)
   if num_tasks is None:
     num_tasks = -(-sum(map(len, pool.values())) // per_task)
   tasks = []
