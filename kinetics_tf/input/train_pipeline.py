@@ -236,7 +236,6 @@ def load_examples(dataset, split: str, model: str, *,
     data_dir: TFDS data_dir.
     shuffle_files, seed: file-order shuffling.
     input_context: shards the files over input pipelines (tf.distribute).
-
     read_config: a tfds.ReadConfig to start from (e.g.
       ``try_autocache=False``, as for any dataset over TFDS's 250 MiB cache
       limit); its shuffle seed and input context are set here.
