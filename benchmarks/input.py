@@ -64,10 +64,12 @@ CLIP = 'k400_arm_wrestling_340x256_28fps.mp4'
 CHEAP_TVL1 = (('nscales', 3), ('warps', 2), ('epsilon', 0.1),
               ('innnerIterations', 20), ('outerIterations', 5))
 MODELS = ('rgb', 'flow', 'c3d', 'convnet_lstm')
-# Published training rates on one A100 with mixed precision, in images/s:
-# ResNet-50 v1.5, NVIDIA DeepLearningExamples (TensorFlow), roughly
-# 1,300-2,400 images/s depending on the framework version and batch.
-RESNET50_A100_IMAGES_S = (1300, 2400)
+# Published ResNet-50 v1.5 training rates on one GPU, mixed precision + XLA,
+# batch 256, images/s: NVIDIA DeepLearningExamples,
+# TensorFlow/Classification/ConvNets/resnet50v1.5/README.md ("Training
+# performance results", TensorFlow 20.06-tf1 container): 1,270 on a V100 16GB
+# (DGX-1), 2,375 on an A100 40GB (DGX A100).
+RESNET50_GPU_IMAGES_S = {'V100': 1270, 'A100': 2375}
 # Images through the ResNet-50 per training example (C3D: no published
 # rate for the paper's C3D at 112x112 known to us; not estimated).
 IMAGES_PER_EXAMPLE = {'rgb': 1, 'flow': 1, 'convnet_lstm': 25}
@@ -528,14 +530,15 @@ def main(argv=None):
         gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']
         targets.append((f'flow (png) {gain:.1f}x faster than the zlib layout '
                         '(target >= 20x)', gain >= 20))
-      print('\ncores per GPU for training input (A100, mixed precision, '
-            'ResNet-50 at '
-            f'{RESNET50_A100_IMAGES_S[0]:,}-{RESNET50_A100_IMAGES_S[1]:,} '
-            'images/s):')
+      gpus = ', '.join(f'{g} {r:,}' for g, r in RESNET50_GPU_IMAGES_S.items())
+      print('\ncores per GPU for training input, at ResNet-50\'s published '
+            f'images/s with mixed precision + XLA ({gpus}; NVIDIA '
+            'DeepLearningExamples), V100-A100:')
       for (m, label), (model, r) in results.items():
         if m != 'train' or model not in IMAGES_PER_EXAMPLE:
           continue
-        rates = [g / IMAGES_PER_EXAMPLE[model] for g in RESNET50_A100_IMAGES_S]
+        rates = [g / IMAGES_PER_EXAMPLE[model]
+                 for g in RESNET50_GPU_IMAGES_S.values()]
         lo, hi = (x * r['cpu_ms'] / 1000 for x in rates)
         ref = refs[('train', model)]
         rlo, rhi = (x * ref['cpu_ms'] / 1000 for x in rates)
