@@ -4,8 +4,9 @@ Builds once (kept in ``--cache_dir``) a small set with the library's own
 ``video_folder`` builder from the 10 s Kinetics fixture clip at the paper's
 sizes (§4.4: shorter side 340 for the ResNet-50 models, with TV-L1 flow;
 128 for C3D), in every flow layout ('png', the default; 'jpeg'; 'zlib', the
-builders' earlier layout) plus an RGB-only set, and next to it the rawframes
-reference that mmaction2 users keep: one JPEG per frame and per flow channel
+builders' earlier layout), an RGB-only and a flow-only set, and next to it
+the rawframes reference that mmaction2 users keep: one JPEG per frame and per
+flow channel
 (``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``), the same
 frames (the stored JPEG bytes) and the same flow.
 
@@ -240,6 +241,8 @@ def _build(args) -> Sets:
       'rgb340_flow_zlib': dict(short_side=args.short_side, with_flow=True,
                                flow_format='zlib'),
       'rgb128': dict(short_side=args.c3d_side, with_flow=False),
+      'flow340': dict(short_side=args.short_side, with_flow=True,
+                      flow_format='png', with_video=False),
   }
   paths = {}
   started = time.perf_counter()
@@ -341,6 +344,8 @@ def _cases(args, sets: Sets):
                'zlib': 'rgb340_flow_zlib'}
       layouts = ([(f, names[f]) for f in args.layouts] if model == 'flow'
                  else [('', 'rgb128' if model == 'c3d' else 'rgb340')])
+      if model == 'flow' and 'png' in args.layouts:
+        layouts.append(('png, flow-only set', 'flow340'))
       if model == 'rgb' and mode == 'train':
         layouts.append(('from rgb+flow set', 'rgb340_flow'))
       if mode == 'train' and args.k > 1 and model in ('rgb', 'flow'):
@@ -520,16 +525,17 @@ def main(argv=None):
             f'{r["rss_mib"]:.0f} | {ref["rss_mib"]:.0f} |')
       if (mode == 'train' and '(from' not in label and '(zlib' not in label
           and 'K=' not in label):
-        limit = 3.0 if label == 'flow (png)' else 1.5
+        limit = 3.0 if label.startswith('flow (png') else 1.5
         targets.append((f'{label}: {ratio:.2f}x the reference (target '
                         f'<= {limit}x)', ratio <= limit))
     if mode == 'train':
-      png = results.get(('train', 'flow (png)'))
       zlib = results.get(('train', 'flow (zlib)'))
-      if png and zlib:
-        gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']
-        targets.append((f'flow (png) {gain:.1f}x faster than the zlib layout '
-                        '(target >= 20x)', gain >= 20))
+      for label in ('flow (png)', 'flow (png, flow-only set)'):
+        png = results.get(('train', label))
+        if png and zlib:
+          gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']
+          targets.append((f'{label} {gain:.1f}x faster than the zlib layout '
+                          '(target >= 20x)', gain >= 20))
       gpus = ', '.join(f'{g} {r:,}' for g, r in RESNET50_GPU_IMAGES_S.items())
       print('\ncores per GPU for training input, at ResNet-50\'s published '
             f'images/s with mixed precision + XLA ({gpus}; NVIDIA '

@@ -182,10 +182,16 @@ def _prepare_fn(dm: Mapping[str, DenseModel]):
   resized = any(m.short_side for m in dm.values())
 
   def prepare(example):
-    video = example['video']
-    num_frames = tf.shape(video)[0]
-    first = tf.cond(num_frames > 0, lambda: _first_frame(video),
-                    lambda: tf.zeros([0, 0, 3], tf.uint8))
+    if 'video' in example:
+      video = example['video']
+      num_frames = tf.shape(video)[0]
+      first = tf.cond(num_frames > 0, lambda: _first_frame(video),
+                      lambda: tf.zeros([0, 0, 3], tf.uint8))
+    else:  # a flow-only set: T - 1 fields give T frames of the same size
+      num_frames = ops.num_frames(example['flow']) + 1
+      first = tf.cond(num_frames > 1,
+                      lambda: ops.gather_fields(example['flow'], [0])[0],
+                      lambda: tf.zeros([0, 0, 2], tf.uint8))
     height, width = tf.shape(first)[0], tf.shape(first)[1]
     flow_fields = ops.num_frames(example['flow']) if 'flow' in example else num_frames - 1
     ok = (num_frames >= (2 if 'flow' in dm else 1)) & (example['label'] >= 0)
@@ -354,6 +360,9 @@ def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
         raise ValueError(f'two {kind!r} models given; evaluate them in separate runs')
       dm[kind] = d
   builder = tfds.builder(dataset, data_dir=data_dir)
+  if 'video' not in builder.info.features and dm.keys() - {'flow'}:
+    raise ValueError(f'{dataset} stores no RGB frames (a flow-only set); '
+                     f'{sorted(dm.keys() - {"flow"})} need them')
   # Frames and per-field flow stay encoded until the views pick them; a
   # dataset's flow is parsed only when a flow stream scores it.
   keys = ['video', 'label', 'youtube_id'] + (['flow'] if 'flow' in dm else [])

@@ -6,6 +6,7 @@ them through the training pipeline with spies on the decoders.
 """
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -29,13 +30,15 @@ def layouts(tmp_path_factory):
   data_dir = str(tmp_path_factory.mktemp('layouts'))
   base = synthetic.SyntheticActions.BUILDER_CONFIGS[1]  # 'tiny'
   out = {}
-  for fmt in features_lib.FLOW_FORMATS:
-    config = dataclasses.replace(base, name=f'layout_{fmt}', size=SIZE,
+  kinds = [(fmt, fmt, True) for fmt in features_lib.FLOW_FORMATS]
+  kinds.append(('flow_only', 'png', False))
+  for name, fmt, with_video in kinds:
+    config = dataclasses.replace(base, name=f'layout_{name}', size=SIZE,
                                  num_frames=FRAMES, clips_per_class=(1, 0, 0),
-                                 flow_format=fmt)
+                                 flow_format=fmt, with_video=with_video)
     builder = synthetic.SyntheticActions(config=config, data_dir=data_dir)
     builder.download_and_prepare()
-    out[fmt] = builder
+    out[name] = builder
   return out
 
 
@@ -203,3 +206,53 @@ def test_dense_flow_views_from_either_layout(layouts):
   b = dense.flow_views(old, spec, 24).numpy()
   assert a.shape == (25, 24, 24, 20)
   np.testing.assert_array_equal(a, b)
+
+
+def _record_bytes(builder):
+  return sum(os.path.getsize(f) for f in
+             builder.data_path.glob('*-train.tfrecord-*'))
+
+
+def test_a_flow_only_set_holds_no_frames_and_gives_the_same_flow(layouts):
+  flow_only, both = layouts['flow_only'], layouts['png']
+  assert 'video' not in flow_only.info.features
+  assert flow_only.info.supervised_keys is None
+  assert both.info.supervised_keys == ('video', 'label')
+  # The flow stream's records lose the frames' bytes.
+  assert _record_bytes(flow_only) < _record_bytes(both)
+  a, b = plain_examples(flow_only), plain_examples(both)
+  assert sorted(a) == sorted(b)
+  for key in a:
+    np.testing.assert_array_equal(features_lib.flow_array(a[key]['flow']),
+                                  features_lib.flow_array(b[key]['flow']))
+  for x, y in zip(_pipeline_values(flow_only, 'flow', True),
+                  _pipeline_values(both, 'flow', True)):
+    np.testing.assert_array_equal(x, y)
+  with pytest.raises(ValueError, match="no 'video' feature"):
+    train_pipeline.load_examples(flow_only, 'train', 'rgb')
+  with pytest.raises(ValueError, match='frames, flow or both'):
+    features_lib.clip_features(['a'], with_flow=False, with_video=False)
+
+
+def test_evaluate_reads_a_flow_only_set(layouts):
+  """Dense views and clip checks of a flow-only example equal the full set's."""
+  from kinetics_tf import evaluate  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import models  # pylint: disable=g-import-not-at-top
+  net = models.flow_stream(num_classes=16, input_size=SIZE,
+                           width_multiplier=1 / 16,
+                           blocks_per_stage=(1, 1, 1, 1))
+  dm = evaluate.dense_models(net)
+  prepare = evaluate._prepare_fn(dm)  # pylint: disable=protected-access
+  outs = []
+  for name in ('flow_only', 'png'):
+    builder = layouts[name]
+    keys = ['video', 'label', 'youtube_id', 'flow']
+    ds = builder.as_dataset(
+        split='train', shuffle_files=False,
+        decoders=train_pipeline.read_only(builder.info.features, keys))
+    outs.append(next(iter(ds.map(prepare))))
+  a, b = outs
+  for key in ('ok', 'num_frames', 'height', 'width', 'flow_fields'):
+    assert int(a[key]) == int(b[key]), key
+  assert bool(a['ok']) and int(a['num_frames']) == FRAMES
+  np.testing.assert_array_equal(a['flow'].numpy(), b['flow'].numpy())

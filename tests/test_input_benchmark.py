@@ -27,15 +27,16 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
   assert err and 0 < int(err.group(1)) < 64
   rows = ROW.findall(out)
   # Training (one sample per read, then K = 2), then dense.
-  assert [r[0] for r in rows] == ['flow (png)', 'flow (png, K=2)',
-                                  'flow (png)']
+  assert [r[0] for r in rows] == [
+      'flow (png)', 'flow (png, flow-only set)', 'flow (png, K=2)',
+      'flow (png)', 'flow (png, flow-only set)']
   for row in rows:
     assert all(float(v) > 0 for v in row[1:7])
   assert re.search(r'flow \(png\): [\d.]+-[\d.]+ cores', out)
   assert re.search(r'^  (PASS|MISS) flow \(png\): [\d.]+x the reference', out,
                    re.M)
   # The cached build is reused by a second run.
-  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 5
+  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 6
 
 
 def test_learning_section_at_tiny_sizes(tmp_path):

@@ -98,12 +98,22 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _source(self):
     return clips.FileSource()
 
+  def _with_video(self) -> bool:
+    """Whether this config stores the frames (a config's ``with_video``,
+    default True; False makes a flow-only set)."""
+    return bool(getattr(self.builder_config, 'with_video', True))
+
+  def _supervised_keys(self):
+    """('video', 'label'), or None for a flow-only set."""
+    return ('video', 'label') if self._with_video() else None
+
   def _build(self, jobs: Sequence[clips.Job], split: str):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
     options = dataclasses.replace(self._clip_options(),
                                   flow_backend=self._flow_backend,
-                                  flow_format=self._flow_format())
+                                  flow_format=self._flow_format(),
+                                  with_video=self._with_video())
     if self._use_beam:
       # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top

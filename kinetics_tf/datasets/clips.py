@@ -83,6 +83,7 @@ class Options:
     flow_format: how flow is stored, one of ``features.FLOW_FORMATS``
       ('png': lossless, one image per field and channel).
     flow_jpeg_quality: JPEG quality of the 'jpeg' flow layout.
+    with_video: store the frames (False: a flow-only set).
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -93,6 +94,7 @@ class Options:
   flow_backend: str = 'opencv'
   flow_format: str = features_lib.FLOW_PNG
   flow_jpeg_quality: int = features_lib.FLOW_JPEG_QUALITY
+  with_video: bool = True
 
 
 class FileSource:
@@ -180,6 +182,8 @@ def make_example(job: Job, jpegs, flow_u8, source_fps: float,
       'num_frames': np.int32(num_frames),
       'source_fps': np.float32(source_fps),
   }
+  if not opts.with_video:
+    del example['video']
   if opts.with_flow:
     example['flow'] = features_lib.encode_flow(flow_u8, opts.flow_format,
                                                opts.flow_jpeg_quality)

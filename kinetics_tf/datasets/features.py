@@ -121,7 +121,8 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
                   num_frames: Optional[int] = None,
                   height: Optional[int] = None,
                   width: Optional[int] = None,
-                  flow_format: str = FLOW_PNG) -> tfds.features.FeaturesDict:
+                  flow_format: str = FLOW_PNG,
+                  with_video: bool = True) -> tfds.features.FeaturesDict:
   """The FeaturesDict of a clip dataset (see the module docstring).
 
   Args:
@@ -130,11 +131,14 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
     num_frames, height, width: fixed sizes where every clip has them
       (synthetic sets); None where they vary (real videos).
     flow_format: the flow layout, one of FLOW_FORMATS.
+    with_video: whether to store the frames; False (with flow) makes a
+      flow-only set, whose records the flow stream reads without the RGB
+      frames' bytes (docs/BENCHMARKS.md, "Training input").
   """
+  if not (with_video or with_flow):
+    raise ValueError('a clip dataset stores frames, flow or both')
   t, h, w = num_frames, height, width
   feats = {
-      'video': tfds.features.Video(shape=(t, h, w, 3),
-                                   encoding_format='jpeg'),
       'label': tfds.features.ClassLabel(names=list(class_names)),
       'youtube_id': tfds.features.Text(),
       'time_start': tfds.features.Scalar(dtype=np.float32),
@@ -142,6 +146,9 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
       'num_frames': tfds.features.Scalar(dtype=np.int32),
       'source_fps': tfds.features.Scalar(dtype=np.float32),
   }
+  if with_video:
+    feats['video'] = tfds.features.Video(shape=(t, h, w, 3),
+                                         encoding_format='jpeg')
   if with_flow:
     feats['flow'] = flow_feature(flow_format, None if t is None else t - 1,
                                  h, w)

@@ -67,6 +67,8 @@ class LocalSplitConfig(tfds.core.BuilderConfig):
       (lossless, one image per field: the default), 'jpeg' (lossy) or
       'zlib' (one tensor per clip, the layout of versions before 1.2.0,
       which store it whatever this says).
+    with_video: store the RGB frames; False (with flow) makes a flow-only
+      set, read by the flow stream without the frames' bytes.
   """
   split: int = 1
   short_side: int = constants.RESNET_SHORT_SIDE
@@ -74,6 +76,7 @@ class LocalSplitConfig(tfds.core.BuilderConfig):
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
   flow_format: str = features_lib.FLOW_PNG
+  with_video: bool = True
 
 
 def _configs():
@@ -159,8 +162,9 @@ class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
         description=self.__doc__,
         features=features_lib.clip_features(self._class_names(),
                                             self.builder_config.with_flow,
-                                            flow_format=self._flow_format()),
-        supervised_keys=('video', 'label'),
+                                            flow_format=self._flow_format(),
+                                            with_video=self._with_video()),
+        supervised_keys=self._supervised_keys(),
     )
 
   def _clip_options(self) -> clips.Options:

@@ -36,8 +36,8 @@ class VideoFolderConfig(tfds.core.BuilderConfig):
   Attributes:
     root: the folder.
     class_names: class folder names, in label order.
-    short_side, with_flow, tvl1_params, jpeg_quality, flow_format: as
-      kinetics400.
+    short_side, with_flow, tvl1_params, jpeg_quality, flow_format,
+      with_video: as kinetics400.
     max_seconds: seconds decoded from the start of each video.
     split_fractions: (train, validation, test) shares when ``root`` has no
       split folders.
@@ -49,6 +49,7 @@ class VideoFolderConfig(tfds.core.BuilderConfig):
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
   flow_format: str = features_lib.FLOW_PNG
+  with_video: bool = True
   max_seconds: Optional[float] = 10.0
   split_fractions: tuple = (0.7, 0.1, 0.2)
 
@@ -158,8 +159,9 @@ class VideoFolder(builder_lib.ClipBuilder):
     return self.dataset_info_from_configs(
         description=f'Videos of {c.root}, one sub-folder per class.',
         features=features_lib.clip_features(c.class_names, c.with_flow,
-                                            flow_format=self._flow_format()),
-        supervised_keys=('video', 'label'),
+                                            flow_format=self._flow_format(),
+                                            with_video=self._with_video()),
+        supervised_keys=self._supervised_keys(),
     )
 
   def _clip_options(self) -> clips.Options:

@@ -139,6 +139,8 @@ class KineticsConfig(tfds.core.BuilderConfig):
       (lossless, one image per field: the default), 'jpeg' (lossy) or
       'zlib' (one tensor per clip, the layout of versions before 1.1.0,
       which store it whatever this says).
+    with_video: store the RGB frames; False (with flow) makes a flow-only
+      set, read by the flow stream without the frames' bytes.
   """
   short_side: Optional[int] = constants.RESNET_SHORT_SIDE
   with_flow: bool = False
@@ -146,6 +148,7 @@ class KineticsConfig(tfds.core.BuilderConfig):
   tvl1_params: tuple = ()
   jpeg_quality: int = features_lib.JPEG_QUALITY
   flow_format: str = features_lib.FLOW_PNG
+  with_video: bool = True
 
 
 # The name the configs had when Kinetics-400 was the only version.
@@ -276,8 +279,9 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
                      'downloaded clips.'),
         features=features_lib.clip_features(v.class_names,
                                             self.builder_config.with_flow,
-                                            flow_format=self._flow_format()),
-        supervised_keys=('video', 'label'),
+                                            flow_format=self._flow_format(),
+                                            with_video=self._with_video()),
+        supervised_keys=self._supervised_keys(),
         homepage='https://deepmind.com/research/open-source/kinetics',
         citation=v.citation,
     )

@@ -48,6 +48,8 @@ class SyntheticActionsConfig(tfds.core.BuilderConfig):
       (lossless, one image per field: the default), 'jpeg' (lossy) or
       'zlib' (one tensor per clip, the layout of versions before 1.2.0,
       which store it whatever this says).
+    with_video: store the RGB frames; False (with flow) makes a flow-only
+      set, read by the flow stream without the frames' bytes.
   """
   size: int = 48
   num_frames: int = 16
@@ -56,6 +58,7 @@ class SyntheticActionsConfig(tfds.core.BuilderConfig):
   seed: int = 0
   jpeg_quality: int = features_lib.JPEG_QUALITY
   flow_format: str = features_lib.FLOW_PNG
+  with_video: bool = True
 
   def __post_init__(self):
     if self.size < 16 or self.num_frames < 2:
@@ -157,8 +160,9 @@ class SyntheticActions(builder_lib.ClipBuilder):
             'coloured pattern on the same plate, wandering at random).'),
         features=features_lib.clip_features(
             render_lib.CLASS_NAMES, c.with_flow, c.num_frames, c.size,
-            c.size, flow_format=self._flow_format()),
-        supervised_keys=('video', 'label'),
+            c.size, flow_format=self._flow_format(),
+            with_video=self._with_video()),
+        supervised_keys=self._supervised_keys(),
     )
 
   def _clip_options(self) -> clips.Options:
