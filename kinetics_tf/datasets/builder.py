@@ -37,6 +37,14 @@ from kinetics_tf.datasets import generate
 FLOW_BACKEND_ENV = 'KINETICS_TF_FLOW_BACKEND'
 
 
+def per_field_flow_note(previous: str) -> str:
+  """The release note of a builder's first version with per-field flow."""
+  return ("Flow stored per field, one image per field and channel ('flow': "
+          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
+          f'option): a sample decodes only its own fields. {previous} stores '
+          f"one zlib tensor per clip (still readable: version='{previous}').")
+
+
 class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """A GeneratorBasedBuilder of clip examples (see the module docstring).
 

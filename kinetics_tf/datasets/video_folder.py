@@ -139,11 +139,7 @@ class VideoFolder(builder_lib.ClipBuilder):
   PER_FIELD_FLOW_VERSION = '1.1.0'
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
-      '1.1.0': (
-          "Flow stored per field, one image per field and channel ('flow': "
-          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
-          'option): a sample decodes only its own fields. 1.0.0 stores one '
-          "zlib tensor per clip (still readable: version='1.0.0')."),
+      '1.1.0': builder_lib.per_field_flow_note('1.0.0'),
   }
 
   def __init__(self, *, config=None, **kwargs):

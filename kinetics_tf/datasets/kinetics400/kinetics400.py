@@ -264,11 +264,7 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
   PER_FIELD_FLOW_VERSION = '1.1.0'
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
-      '1.1.0': (
-          "Flow stored per field, one image per field and channel ('flow': "
-          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
-          'option): a sample decodes only its own fields. 1.0.0 stores one '
-          "zlib tensor per clip (still readable: version='1.0.0')."),
+      '1.1.0': builder_lib.per_field_flow_note('1.0.0'),
   }
 
   def _info(self) -> tfds.core.DatasetInfo:

@@ -130,11 +130,7 @@ class SyntheticActions(builder_lib.ClipBuilder):
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
       '1.1.0': 'A distinct colour per appearance class (was red or blue).',
-      '1.2.0': (
-          "Flow stored per field, one image per field and channel ('flow': "
-          "{'x', 'y'} Video features, lossless PNG by default, 'jpeg' as an "
-          'option): a sample decodes only its own fields. 1.1.0 stores one '
-          "zlib tensor per clip (still readable: version='1.1.0')."),
+      '1.2.0': builder_lib.per_field_flow_note('1.1.0'),
   }
   BUILDER_CONFIGS = [
       SyntheticActionsConfig(
