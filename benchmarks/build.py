@@ -8,9 +8,10 @@ Sections (--sections, default all):
     synthetic demo clips and on the 10 s Kinetics fixture clip at shorter
     side 128 and 340, with and without flow; flow is timed on a few pairs
     and scaled to the 249 pairs of a 10 s clip.
-  encodings: bytes and TF decode time of flow under the chosen encoding
-    (zlib tensor) and the rejected ones (raw, per-frame 2-channel PNG, JPEG
-    x/y at q95/q90), and JPEG bytes of RGB frames at q95/q90.
+  encodings: bytes and TF decode time per field of flow encodings decoded
+    a clip at a time (zlib tensor, raw, per-frame 2-channel PNG, JPEG x/y at
+    q95/q90), and JPEG bytes of RGB frames at q95/q90; the per-field layout
+    the builders store is measured per example by benchmarks/input.py.
   rss: peak RSS of a child process building 16 vs 160 synthetic clips (128
     px, 32 frames, RGB): streaming (TFDS's default 1 GB shuffle buffer, and a
     8 MB one to show the bound) and Beam DirectRunner.
@@ -119,7 +120,7 @@ def _flow_candidates(q):
     return tf.reshape(tf.stack(planes), (t, 2, h, w))
 
   return {
-      'zlib tensor (chosen)': (
+      'zlib tensor (flow_format=zlib)': (
           lambda a: [zlib.compress(a.tobytes())],
           lambda b: tf.reshape(tf.io.decode_raw(
               tf.io.decode_compressed(b[0], 'ZLIB'), tf.uint8), (t, h, w, 2))),
