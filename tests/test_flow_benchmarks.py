@@ -51,13 +51,13 @@ def test_step_and_size_sections(fixtures_dir):
 
 
 def test_opencv_versions_script(fixtures_dir, tmp_path):
+  import numpy as np  # pylint: disable=g-import-not-at-top
   npz = tmp_path / 'ocv.npz'
-  args = [sys.executable, 'benchmarks/opencv_versions.py', '--pairs', '1',
-          '--size', '64x48']
-  first = _run(args + ['--npz', str(npz)], KINETICS_TF_FIXTURES=str(fixtures_dir))
-  rows = dict(re.findall(r'^\| (.+?) \| ([\d.]+) \|$', first, re.M))
+  out = _run([sys.executable, 'benchmarks/opencv_versions.py', '--pairs', '1',
+              '--size', '64x48', '--npz', str(npz)],
+             KINETICS_TF_FIXTURES=str(fixtures_dir))
+  rows = dict(re.findall(r'^\| (.+?) \| ([\d.]+) \|$', out, re.M))
   assert len(rows) == 3 and all(float(v) < 0.5 for v in rows.values()), rows
-  # Against itself (the same OpenCV), the flows are the same.
-  again = _run(args + ['--against', str(npz)],
-               KINETICS_TF_FIXTURES=str(fixtures_dir))
-  assert re.search(r'^\| OpenCV \S+ vs .+ \| 0\.0000 \|$', again, re.M), again
+  # The two TF warps differ (by about 0.02 px at 340x256), but not by much.
+  assert 0 < float(rows['TF exact vs TF 1/32 px warp']) < 0.2
+  assert np.load(npz)['flow'].shape == (1, 48, 64, 2)  # kept for --against
