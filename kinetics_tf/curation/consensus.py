@@ -109,6 +109,21 @@ def decide_all(rows, path='records') -> list[ClipDecision]:
   return [decide_clip(c, labels[c], r) for c, r in responses.items()]
 
 
+def _running_gold(rows, path):
+  """Yields (row, worker_id, gold answered, gold correct) at each gold answer,
+  the counts being that worker's running totals."""
+  answered = collections.Counter()
+  correct = collections.Counter()
+  for row in rows:
+    if not _is_gold(row):
+      continue
+    worker = row['worker_id']
+    answered[worker] += 1
+    correct[worker] += (_check_response(row, path)
+                        == _check_response(row, path, 'gold_answer'))
+    yield row, worker, answered[worker], correct[worker]
+
+
 def gold_warnings(rows, path='records',
                   min_accuracy=constants.WORKER_MIN_ACCURACY) -> list[dict]:
   """The 'low accuracy' warnings of §3.3, in the order the answers arrived.
@@ -121,22 +136,14 @@ def gold_warnings(rows, path='records',
     One dict per warning: worker_id, line (of the records file), clip_id,
     gold_answered, gold_correct, accuracy (all at that answer).
   """
-  answered = collections.Counter()
-  correct = collections.Counter()
   below = set()
   warnings = []
-  for row in rows:
-    if not _is_gold(row):
-      continue
-    worker = row['worker_id']
-    answered[worker] += 1
-    correct[worker] += (_check_response(row, path)
-                        == _check_response(row, path, 'gold_answer'))
-    accuracy = correct[worker] / answered[worker]
+  for row, worker, answered, correct in _running_gold(rows, path):
+    accuracy = correct / answered
     if accuracy < min_accuracy and worker not in below:
       below.add(worker)
       warnings.append(dict(worker_id=worker, line=row['_line'], clip_id=row['clip_id'],
-                           gold_answered=answered[worker], gold_correct=correct[worker],
+                           gold_answered=answered, gold_correct=correct,
                            accuracy=accuracy))
     elif accuracy >= min_accuracy:
       below.discard(worker)
@@ -149,15 +156,9 @@ def worker_accuracy(rows, path='records',
 
   'warnings' counts the times the worker fell under it (``gold_warnings``).
   """
-  answered = collections.Counter()
-  correct = collections.Counter()
-  for row in rows:
-    if not _is_gold(row):
-      continue
-    worker = row['worker_id']
-    answered[worker] += 1
-    correct[worker] += (_check_response(row, path)
-                        == _check_response(row, path, 'gold_answer'))
+  answered, correct = {}, {}
+  for _, worker, n, k in _running_gold(rows, path):
+    answered[worker], correct[worker] = n, k  # the last answer's totals
   warned = collections.Counter(
       w['worker_id'] for w in gold_warnings(rows, path, min_accuracy))
   return [dict(worker_id=w, gold_answered=n, gold_correct=correct[w],
