@@ -24,6 +24,8 @@ from absl import app as absl_app
 from absl import flags
 from absl import logging
 
+from kinetics_tf.errors import UserError  # pylint: disable=unused-import
+
 _HELP = ('-h', '--help', '--helpshort', '--helpfull', '-?')
 
 
@@ -56,8 +58,6 @@ def import_tensorflow_quietly() -> None:
       sys.stderr.flush()
 
 
-class UserError(ValueError):
-  """A mistake in the command: one line naming it and what to do, exit 2."""
 
 
 def unknown(kind: str, name: str, choices) -> UserError:
@@ -78,23 +78,31 @@ def check_dataset(spec: str) -> None:
   (ours included) and one of its configs; tfds itself answers a page of text
   and may look for community datasets on the network first."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import kinetics_tf.datasets  # pylint: disable=g-import-not-at-top,unused-import
   name, _, config = spec.partition('/')
   name = name.split(':')[0]
-  builders = tfds.list_builders(with_community_datasets=False)
-  if name not in builders:
-    raise unknown('TFDS dataset', name, builders)
+  if name not in _builder_names():
+    raise _unknown_dataset(name)
   configs = [c.name for c in tfds.builder_cls(name).BUILDER_CONFIGS or ()]
   if config and configs and config not in configs:
     raise unknown(f'config of {name}', config, configs)
 
 
+def _builder_names() -> list:
+  """The TFDS builders known here (ours included), without the network."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import kinetics_tf.datasets  # pylint: disable=g-import-not-at-top,unused-import
+  return tfds.list_builders(with_community_datasets=False)
+
+
+def _unknown_dataset(spec: str) -> UserError:
+  name = spec.split('/')[0].split(':')[0]
+  return unknown('TFDS dataset', name, _builder_names())
+
+
 def _dataset_not_found(error) -> UserError:
   """tfds' DatasetNotFoundError (a page of text) as one line."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  name = str(error).split()[1] if len(str(error).split()) > 1 else str(error)
-  return unknown('TFDS dataset', name.split('/')[0].split(':')[0],
-                 tfds.list_builders())
+  words = str(error).split()
+  return _unknown_dataset(words[1] if len(words) > 1 else str(error))
 
 
 def _is_dataset_not_found(error) -> bool:
@@ -112,11 +120,6 @@ def user_message(error: BaseException):
     return str(error)
   if _is_dataset_not_found(error):
     return str(_dataset_not_found(error))
-  # Input-file errors of the library's readers name the file and the row.
-  names = {c.__name__ for c in type(error).__mro__}
-  if names & {'CurationInputError', 'AnnotationError', 'SplitFileError',
-              'UnknownClassError', 'ManifestError'}:
-    return str(error)
   return None
 
 

@@ -5,10 +5,11 @@ import json
 import pathlib
 from typing import Iterable, Mapping, Sequence
 
+from kinetics_tf import errors
 from kinetics_tf.reports import files as files_lib
 
 
-class CurationInputError(ValueError):
+class CurationInputError(errors.UserError):
   """A curation input file is malformed; the message names file and line."""
 
 

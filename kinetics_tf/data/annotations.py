@@ -14,6 +14,7 @@ import os
 import pathlib
 from typing import Iterable, Optional, Sequence
 
+from kinetics_tf import errors
 from kinetics_tf.data import classes
 
 # Containers the Kinetics downloaders produce, in order of preference.
@@ -22,7 +23,7 @@ REQUIRED_COLUMNS = ('youtube_id', 'time_start', 'time_end', 'split')
 OPTIONAL_COLUMNS = ('label', 'is_cc')
 
 
-class AnnotationError(ValueError):
+class AnnotationError(errors.UserError):
   """A bad row (or header) of an annotation CSV; names the CSV and the line."""
 
   def __init__(self, csv_path, line: int, problem: str):

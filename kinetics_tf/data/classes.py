@@ -16,6 +16,7 @@ import types
 from typing import Mapping
 
 from kinetics_tf import constants
+from kinetics_tf import errors
 
 _DATA_DIR = pathlib.Path(__file__).resolve().parent
 CLASSES_FILE = _DATA_DIR / 'kinetics400_classes.csv'
@@ -35,7 +36,7 @@ _VERSION_FILES = {'kinetics600': _DATA_DIR / 'kinetics600_classes.txt',
                   'kinetics700_2020': _DATA_DIR / 'kinetics700_classes.txt'}
 
 
-class UnknownClassError(ValueError):
+class UnknownClassError(errors.UserError):
   """A class or group name that Kinetics-400 does not have."""
 
 

@@ -18,6 +18,8 @@ import re
 import zlib
 from typing import Callable, Iterable, NamedTuple
 
+from kinetics_tf import errors
+
 SPLITS = (1, 2, 3)
 # Share of each class's training clips held out (whole groups) for validation.
 VALIDATION_FRACTION = 0.1
@@ -30,7 +32,7 @@ _HMDB_CODES = {'0': None, '1': 'train', '2': 'test'}
 _HMDB_FILE = re.compile(r'^(?P<label>.+)_test_split(?P<n>\d+)\.txt$')
 
 
-class SplitFileError(ValueError):
+class SplitFileError(errors.UserError):
   """A bad line of a split file; names the file, the line and the problem."""
 
   def __init__(self, path, line: int, problem: str):

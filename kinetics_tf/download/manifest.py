@@ -27,13 +27,14 @@ import json
 import os
 import threading
 
+from kinetics_tf import errors
 from kinetics_tf.reports import files
 
 NAME = 'manifest.json'
 FORMAT = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(errors.UserError):
   """A manifest that cannot be used for this download."""
 
 
