@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -51,7 +53,6 @@ def test_step_and_size_sections(fixtures_dir):
 
 
 def test_opencv_versions_script(fixtures_dir, tmp_path):
-  import numpy as np  # pylint: disable=g-import-not-at-top
   npz = tmp_path / 'ocv.npz'
   out = _run([sys.executable, 'benchmarks/opencv_versions.py', '--pairs', '1',
               '--size', '64x48', '--npz', str(npz)],
