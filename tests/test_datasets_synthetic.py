@@ -95,31 +95,26 @@ def test_config_validation():
     synthetic.SyntheticActionsConfig(name='bad', size=8)
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-  data_dir = tmp_path_factory.mktemp('tfds')
-  builder = tfds.builder('synthetic_actions/tiny', data_dir=data_dir)
-  builder.download_and_prepare()
-  return builder
-
-
-def test_tiny_build_end_to_end(tiny):
-  config = tiny.builder_config
+def test_tiny_build_end_to_end(tiny_builder):
+  config = tiny_builder.builder_config
   assert (config.size, config.num_frames) == (SIZE, FRAMES)
-  splits = {name: s.num_examples for name, s in tiny.info.splits.items()}
+  splits = {name: s.num_examples
+            for name, s in tiny_builder.info.splits.items()}
   assert splits == {'train': 32, 'validation': 16, 'test': 16}
-  assert tiny.info.features['label'].names == list(synthetic.CLASS_NAMES)
-  summary = json.loads((tiny.data_path / generate.SUMMARY).read_text())
+  labels = tiny_builder.info.features['label']
+  assert labels.names == list(synthetic.CLASS_NAMES)
+  summary = json.loads((tiny_builder.data_path / generate.SUMMARY).read_text())
   assert summary['train'] == {'built': 32, 'missing': 0, 'corrupt': 0,
                               'too_short': 0, 'failed': 0, 'bad_row': 0}
-  assert generate.read_report(tiny.data_path) == []
+  assert generate.read_report(tiny_builder.data_path) == []
 
 
-def test_tiny_examples_match_the_renderer_and_flow(tiny):
-  jobs = {j.key: j for j in synthetic.split_jobs(tiny.builder_config, 'test')}
-  labels = tiny.info.features['label']
+def test_tiny_examples_match_the_renderer_and_flow(tiny_builder):
+  jobs = {j.key: j
+          for j in synthetic.split_jobs(tiny_builder.builder_config, 'test')}
+  labels = tiny_builder.info.features['label']
   seen = 0
-  for ex in tfds.as_numpy(tiny.as_dataset(split='test').take(4)):
+  for ex in tfds.as_numpy(tiny_builder.as_dataset(split='test').take(4)):
     key = ex['youtube_id'].decode()
     job = jobs[key]
     assert ex['video'].shape == (FRAMES, SIZE, SIZE, 3)
@@ -129,7 +124,7 @@ def test_tiny_examples_match_the_renderer_and_flow(tiny):
     assert ex['num_frames'] == FRAMES and ex['source_fps'] == 25
     assert labels.int2str(ex['label']) == job.label
     assert ex['time_end'] == pytest.approx(FRAMES / 25)
-    frames, flow_u8 = synthetic.clip_arrays(tiny.builder_config, job)
+    frames, flow_u8 = synthetic.clip_arrays(tiny_builder.builder_config, job)
     # Flow is stored losslessly: exactly flow.quantize(flow.tvl1(frames)).
     np.testing.assert_array_equal(stored, flow_u8)
     np.testing.assert_array_equal(

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import write_video
 from kinetics_tf import constants
 from kinetics_tf.curation import common
 from kinetics_tf.curation import dedup
@@ -25,17 +26,6 @@ def _cos(a, b):
   return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def _write_video(path, frames, fps=25):
-  h, w = frames.shape[1:3]
-  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                           (w, h))
-  assert writer.isOpened(), path
-  for frame in frames:
-    writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-  writer.release()
-  return path
-
-
 def _edited_copy(src, dst, crop=0.04, scale=0.6):
   """A re-upload: first SECONDS of src, cropped per side, resized, re-encoded."""
   frames = video.decode(src, end=SECONDS)
@@ -44,7 +34,7 @@ def _edited_copy(src, dst, crop=0.04, scale=0.6):
   size = (int((w - 2 * x) * scale) // 2 * 2, int((h - 2 * y) * scale) // 2 * 2)
   edited = np.stack([cv2.resize(f[y:h - y, x:w - x], size,
                                 interpolation=cv2.INTER_AREA) for f in frames])
-  return _write_video(dst, edited)
+  return write_video(dst, edited)
 
 
 @pytest.fixture(scope='module')
@@ -105,8 +95,8 @@ def test_edited_copy_is_a_duplicate_and_other_clips_are_not(
 def _clips_csv(tmp_path, fixture_videos, copy_path):
   truncated = tmp_path / 'truncated.mp4'
   truncated.write_bytes((fixture_videos / ARM).read_bytes()[:3000])
-  uniform = _write_video(tmp_path / 'grey.mp4',
-                         np.full((10, 64, 64, 3), 128, np.uint8))
+  uniform = write_video(tmp_path / 'grey.mp4',
+                        np.full((10, 64, 64, 3), 128, np.uint8))
   rows = [  # clip_id, youtube_id, label, path, time_start, time_end
       ('arm', 'v1', 'arm wrestling', fixture_videos / ARM, 0, SECONDS),
       ('arm_copy', 'v2', 'arm wrestling', copy_path, '', ''),

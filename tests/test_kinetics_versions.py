@@ -1,13 +1,11 @@
 """Kinetics-600 and Kinetics-700-2020: class lists, builders on tiny annotation files, experiments, the cross-version warning."""
 
 import json
-import pathlib
 
-import cv2
-import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from conftest import write_video
 from kinetics_tf import evaluate
 from kinetics_tf import train
 from kinetics_tf.data import classes
@@ -15,18 +13,6 @@ from kinetics_tf.datasets import generate
 from kinetics_tf.datasets import kinetics400 as kinetics
 
 HEADER = 'label,youtube_id,time_start,time_end,split\n'
-
-
-def write_clip(path, frames=6, seed=0):
-  """A tiny 64x48 clip, written with OpenCV."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 25,
-                           (64, 48))
-  rng = np.random.default_rng(seed)
-  for _ in range(frames):
-    writer.write((rng.random((48, 64, 3)) * 255).astype(np.uint8))
-  writer.release()
 
 
 def only_in(version, *others):
@@ -58,11 +44,11 @@ def build_version(builder_cls, version, tmp_path):
   own = only_in(version, 'kinetics400') if version == 'kinetics600' else \
       only_in(version, 'kinetics400', 'kinetics600')
   manual = tmp_path / 'manual'
-  write_clip(manual / 'train' / own / 'ownclass001_000000_000010.mp4')
-  write_clip(manual / 'train' / 'abseiling' / 'abseiling01_000000_000010.mp4',
-             seed=1)
-  write_clip(manual / 'val' / 'valclip0001_000001_000011.mp4', seed=2)
-  write_clip(manual / 'test' / 'testclip001_000002_000012.mp4', seed=3)
+  write_video(manual / 'train' / own / 'ownclass001_000000_000010.mp4', 6)
+  write_video(manual / 'train' / 'abseiling' / 'abseiling01_000000_000010.mp4',
+              6, seed=1)
+  write_video(manual / 'val' / 'valclip0001_000001_000011.mp4', 6, seed=2)
+  write_video(manual / 'test' / 'testclip001_000002_000012.mp4', 6, seed=3)
   ann = manual / 'annotations'
   ann.mkdir()
   # 'dying hair' is Kinetics-400's spelling; the later versions say 'dyeing'.
@@ -112,8 +98,8 @@ def test_later_versions_build_from_their_own_csvs(tmp_path, builder_cls):
 def test_kinetics400_rejects_a_later_versions_class(tmp_path):
   manual = tmp_path / 'manual'
   own = only_in('kinetics600', 'kinetics400')
-  write_clip(manual / 'newclass001_000000_000010.mp4')
-  write_clip(manual / 'abseiling01_000000_000010.mp4', seed=1)
+  write_video(manual / 'newclass001_000000_000010.mp4', 6)
+  write_video(manual / 'abseiling01_000000_000010.mp4', 6, seed=1)
   (manual / 'train.csv').write_text(
       HEADER + f'{own},newclass001,0,10,train\n'
       'abseiling,abseiling01,0,10,train\n')
