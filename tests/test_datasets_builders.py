@@ -10,11 +10,11 @@ import os
 import pathlib
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from conftest import write_video
 import flow
 from kinetics_tf.data import video as video_lib
 from kinetics_tf.datasets import features as features_lib
@@ -26,24 +26,6 @@ from kinetics_tf.datasets import video_folder
 
 SIDE = 32
 CHEAP = synthetic.SYNTHETIC_TVL1
-
-
-def write_clip(path, frames=16, width=64, height=48, seed=0):
-  """A small textured clip panning right, written with OpenCV."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fourcc = 'MJPG' if path.suffix == '.avi' else 'mp4v'
-  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25,
-                           (width, height))
-  rng = np.random.default_rng(seed)
-  base = cv2.GaussianBlur(
-      (rng.random((height, width + 2 * frames, 3)) * 255).astype(np.uint8),
-      (5, 5), 0)
-  for i in range(frames):
-    writer.write(np.ascontiguousarray(base[:, 2 * i:2 * i + width]))
-  writer.release()
-  assert path.stat().st_size > 0
-  return path
 
 
 def corrupt_copy(src, dst):
@@ -100,8 +82,8 @@ not a class,badlabel001,0,10,train,0
 def k400_manual_dir(root, fixture_videos=None):
   """Train: 3 good clips (2 real when fixtures are given), a corrupt file, a
   row without file, a bad row; validation: 1; test (no labels): 1."""
-  gen = write_clip(root / 'train' / 'abseiling' /
-                   'generated01_000010_000020.mp4')
+  gen = write_video(root / 'train' / 'abseiling' /
+                    'generated01_000010_000020.mp4')
   if fixture_videos is not None:
     # A full video cut by time, and a short trimmed clip in a flat folder.
     (root / 'train' / 'arm wrestling').mkdir()
@@ -110,11 +92,11 @@ def k400_manual_dir(root, fixture_videos=None):
     shutil.copy(fixture_videos / 'short_32frames_30fps.mp4',
                 root / 'train' / 'shortclip01_000003_000004.mp4')
   else:
-    write_clip(root / 'train' / 'armwrestl01.mp4', frames=60, seed=1)
-    write_clip(root / 'train' / 'shortclip01_000003_000004.mp4', seed=2)
+    write_video(root / 'train' / 'armwrestl01.mp4', frames=60, seed=1)
+    write_video(root / 'train' / 'shortclip01_000003_000004.mp4', seed=2)
   corrupt_copy(gen, root / 'train' / 'corrupted01_000000_000010.mp4')
-  write_clip(root / 'val' / 'validclip01_000001_000002.mp4', seed=3)
-  write_clip(root / 'test' / 'testclip001_000005_000006.mp4', seed=4)
+  write_video(root / 'val' / 'validclip01_000001_000002.mp4', seed=3)
+  write_video(root / 'test' / 'testclip001_000005_000006.mp4', seed=4)
   (root / 'annotations').mkdir()
   (root / 'annotations' / 'kinetics_400_train.csv').write_text(K400_TRAIN)
   (root / 'annotations' / 'validate.csv').write_text(
@@ -195,7 +177,7 @@ def test_kinetics400_trial_keeps_a_few_clips_per_class(tmp_path):
   for i in range(5):
     rows.append(f'abseiling,abseil{i:05d},0,1,train')
     if i != 1:
-      write_clip(manual / f'abseil{i:05d}_000000_000001.mp4', frames=4)
+      write_video(manual / f'abseil{i:05d}_000000_000001.mp4', frames=4)
   (manual / 'train.csv').write_text('\n'.join(rows) + '\n')
   config = kinetics400.Kinetics400Config(
       name='trial_t', short_side=SIDE, clips_per_class=(3, 1, 1))
@@ -233,10 +215,10 @@ def test_ucf101_local_split1(tmp_path):
       'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n'
       'Archery/v_Archery_g01_c01.avi\n')
   videos = manual / 'UCF-101'
-  write_clip(videos / 'ApplyEyeMakeup' / 'v_ApplyEyeMakeup_g08_c01.avi')
-  write_clip(videos / 'Archery' / 'v_Archery_g08_c01.avi', seed=1)
-  write_clip(videos / 'ApplyEyeMakeup' / 'v_ApplyEyeMakeup_g01_c01.avi',
-             seed=2)
+  write_video(videos / 'ApplyEyeMakeup' / 'v_ApplyEyeMakeup_g08_c01.avi')
+  write_video(videos / 'Archery' / 'v_Archery_g08_c01.avi', seed=1)
+  write_video(videos / 'ApplyEyeMakeup' / 'v_ApplyEyeMakeup_g01_c01.avi',
+              seed=2)
   config = ucf_hmdb.LocalSplitConfig(name='t', short_side=SIDE,
                                      tvl1_params=CHEAP)
   builder = build(ucf_hmdb.Ucf101Local, config, tmp_path / 'tfds', manual)
@@ -263,7 +245,7 @@ def test_hmdb51_local_split2(tmp_path):
   (splits / 'wave_test_split2.txt').write_text(
       'wave_a.avi 1\nwave_b.avi 2\nwave_c.avi 0\n')
   for stem in ('wave_a', 'wave_b', 'wave_c'):
-    write_clip(manual / 'hmdb51_org' / 'wave' / f'{stem}.avi', frames=8)
+    write_video(manual / 'hmdb51_org' / 'wave' / f'{stem}.avi', frames=8)
   config = ucf_hmdb.LocalSplitConfig(name='t', split=2, short_side=SIDE,
                                      with_flow=False)
   builder = build(ucf_hmdb.Hmdb51Local, config, tmp_path / 'tfds', manual)
@@ -289,7 +271,7 @@ def test_video_folder_builds_a_folder_of_classes(tmp_path):
   root = tmp_path / 'my videos'
   for label in ('waving', 'clapping'):
     for i in range(3):
-      write_clip(root / label / f'{label}{i}.mp4', frames=6, seed=i)
+      write_video(root / label / f'{label}{i}.mp4', frames=6, seed=i)
   (root / 'notes.txt').write_text('not a class')
   corrupt_copy(root / 'waving' / 'waving0.mp4', root / 'waving' / 'zbad.mp4')
   config = video_folder.video_folder_config(root, short_side=SIDE,
