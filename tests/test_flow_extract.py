@@ -2,17 +2,16 @@
 
 import json
 import os
-import pathlib
 import signal
 import socket
 import subprocess
 import sys
 import time
 
-import av
 import numpy as np
 import pytest
 
+from conftest import write_video
 import flow
 from flow import extract
 from flow import video as video_lib
@@ -28,16 +27,10 @@ def _write_video(path, num_frames, size=(W, H), seed=0):
   tex = sum(np.sin(rng.uniform(0.3, 0.8) * (np.cos(a) * x + np.sin(a) * y)
                    + rng.uniform(0, 6)) for a in rng.uniform(0, np.pi, 8))
   tex = np.round(128 + 100 * tex / np.abs(tex).max()).astype(np.uint8)
-  container = av.open(str(path), 'w')
-  stream = container.add_stream('mpeg4', rate=25)
-  stream.width, stream.height, stream.pix_fmt = w, h, 'yuv420p'
-  for i in range(num_frames):
-    gray = tex[:, num_frames - i:num_frames - i + w]
-    rgb = np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=-1))
-    container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, 'rgb24')))
-  container.mux(stream.encode())
-  container.close()
-  return pathlib.Path(path)
+  gray = np.stack([tex[:, num_frames - i:num_frames - i + w]
+                   for i in range(num_frames)])
+  return write_video(path, np.repeat(gray[..., None], 3, axis=-1),
+                     codec='mpeg4')
 
 
 @pytest.fixture(scope='module')

@@ -5,10 +5,10 @@ import pickle
 import shutil
 
 import av
-import cv2
 import numpy as np
 import pytest
 
+from conftest import write_video
 from flow import video
 from kinetics_tf.data import video as data_video
 
@@ -32,28 +32,6 @@ def _stripe_frames(n, height=48):
   return frames
 
 
-def _write_cv2(path, fourcc, fps, n):
-  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps,
-                           (64, 48))
-  assert writer.isOpened(), f'OpenCV cannot write {fourcc} here'
-  for frame in _stripe_frames(n):
-    writer.write(frame)
-  writer.release()
-  return path
-
-
-def _write_pyav_h264(path, fps, n):
-  with av.open(str(path), 'w') as container:
-    stream = container.add_stream('libx264', rate=fps)
-    stream.width, stream.height, stream.pix_fmt = 64, 48, 'yuv420p'
-    for frame in _stripe_frames(n):
-      for packet in stream.encode(av.VideoFrame.from_ndarray(frame, 'rgb24')):
-        container.mux(packet)
-    for packet in stream.encode(None):
-      container.mux(packet)
-  return path
-
-
 def _write_audio_only(path):
   with av.open(str(path), 'w') as container:
     stream = container.add_stream('aac', rate=16000)
@@ -73,9 +51,12 @@ def clips(tmp_path_factory):
   """name -> (path, source fps, source frames) of clips with known content."""
   root = tmp_path_factory.mktemp('clips')
   return {
-      'mp4v_30': (_write_cv2(root / 'a.mp4', 'mp4v', 30, 45), 30, 45),
-      'mjpg_6': (_write_cv2(root / 'b.avi', 'MJPG', 6, 12), 6, 12),
-      'h264_28': (_write_pyav_h264(root / 'c.mp4', 28, 28), 28, 28),
+      'mp4v_30': (write_video(root / 'a.mp4', _stripe_frames(45), fps=30,
+                              codec='mp4v'), 30, 45),
+      'mjpg_6': (write_video(root / 'b.avi', _stripe_frames(12), fps=6,
+                             codec='MJPG'), 6, 12),
+      'h264_28': (write_video(root / 'c.mp4', _stripe_frames(28), fps=28,
+                              codec='libx264'), 28, 28),
   }
 
 
