@@ -12,10 +12,9 @@ import os
 import subprocess
 import sys
 
-import av
-import numpy as np
 import pytest
 
+from conftest import write_video
 from kinetics_tf import demo
 from kinetics_tf.datasets.synthetic import renderer
 
@@ -51,18 +50,6 @@ def test_demo_writes_reports_and_loadable_saved_models(synthetic_run):
     assert json.load(f) == synthetic_run.families
 
 
-def _write_clip(path, frames, fps=25):
-  with av.open(str(path), 'w') as out:
-    stream = out.add_stream('libx264', rate=fps)
-    stream.width, stream.height = frames.shape[2], frames.shape[1]
-    stream.pix_fmt = 'yuv420p'
-    for frame in frames:
-      for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
-        out.mux(packet)
-    for packet in stream.encode():
-      out.mux(packet)
-
-
 @pytest.fixture(scope='module')
 def video_folder(tmp_path_factory):
   """3 classes x 6 H.264 clips of 24 frames at 64x64 (4 train, 1 validation,
@@ -72,7 +59,7 @@ def video_folder(tmp_path_factory):
     (root / name).mkdir()
     for i in range(6):
       frames = renderer.render(name, (c, i), size=64, num_frames=24)
-      _write_clip(root / name / f'{name}_{i}.mp4', frames)
+      write_video(root / name / f'{name}_{i}.mp4', frames, codec='libx264')
   return root
 
 
