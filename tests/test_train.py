@@ -136,15 +136,6 @@ def test_bad_flags_give_clear_errors():
   assert (config.model, config.max_steps, config.base_lr) == ('flow', 7, 0.3)
 
 
-@pytest.fixture(scope='module')
-def tiny_data_dir(tmp_path_factory):
-  """synthetic_actions/tiny (32x32, 12 frames, TV-L1 flow), built once."""
-  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
-  data_dir = str(tmp_path_factory.mktemp('tfds'))
-  tfds.builder('synthetic_actions/tiny', data_dir=data_dir).download_and_prepare()
-  return data_dir
-
-
 TINY = {  # model -> (model_kwargs, num_frames, stride, base_lr)
     'rgb': ({'width_multiplier': 1 / 16}, None, None, 0.02),
     'flow': ({'width_multiplier': 1 / 16}, None, None, 0.02),
