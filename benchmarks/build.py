@@ -36,7 +36,7 @@ import cv2  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
 import flow  # pylint: disable=wrong-import-position
-from kinetics_tf.data import video as video_lib  # pylint: disable=wrong-import-position
+from flow import decoding as video_lib  # pylint: disable=wrong-import-position
 from kinetics_tf.datasets import clips  # pylint: disable=wrong-import-position
 from kinetics_tf.datasets import synthetic  # pylint: disable=wrong-import-position
 

@@ -27,46 +27,48 @@ import cv2
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 
-from flow import video  # pylint: disable=wrong-import-position
+from flow import decoding  # pylint: disable=wrong-import-position
+from flow.constants import SHORT_SIDE  # pylint: disable=wrong-import-position
 
 _FIXTURES = flags.DEFINE_string(
     'fixtures', os.environ.get('KINETICS_TF_FIXTURES'),
     'Fixtures folder holding videos/ (default: $KINETICS_TF_FIXTURES).')
-_SHORT_SIDE = flags.DEFINE_integer('short_side', 340,
-                                   'Shorter side after resizing (§4.4: 340).')
+_SHORT_SIDE = flags.DEFINE_integer('short_side', SHORT_SIDE,
+                                   'Shorter side after resizing (§4.4).')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed passes over the clips.')
 
 
-def _time_decode(path, backend, short_side):
+def _time_decode(path, decoder, short_side):
   """(output frames, CPU seconds, wall seconds) of one single-threaded decode."""
   cpu, wall = time.process_time(), time.perf_counter()
-  frames = video.decode(path, short_side=short_side, backend=backend, threads=1)
+  frames = decoding.decode(path, short_side=short_side, decoder=decoder,
+                            threads=1)
   return len(frames), time.process_time() - cpu, time.perf_counter() - wall
 
 
 def _measure(clips, short_side, repeats):
-  """(clip, backend) -> [(frames, CPU s, wall s)] per pass over every clip.
+  """(clip, decoder) -> [(frames, CPU s, wall s)] per pass over every clip.
 
-  Each pass decodes every clip with both backends, the first backend
+  Each pass decodes every clip with both decoders, the first decoder
   alternating between passes so neither always runs on a warmer cache.
   """
   runs = {}
   for r in range(repeats):
-    order = video.BACKENDS[::-1] if r % 2 else video.BACKENDS
+    order = decoding.DECODERS[::-1] if r % 2 else decoding.DECODERS
     for clip in clips:
-      for backend in order:
-        runs.setdefault((clip, backend), []).append(
-            _time_decode(clip, backend, short_side))
+      for decoder in order:
+        runs.setdefault((clip, decoder), []).append(
+            _time_decode(clip, decoder, short_side))
   return runs
 
 
 def _print_table(clips, runs, names):
-  """Prints best-of frames/s per clip and backend; returns the all-clip row."""
+  """Prints best-of frames/s per clip and decoder; returns the all-clip row."""
   print(f'{"clip":40s} {"src":>10s} {"out":>4s} ' + ' '.join(
       f'{n + " f/s cpu":>15s} {"(wall)":>7s}' for n in names) + '  ratio')
   totals = {n: [0, 0.0, 0.0] for n in names}
   for clip in clips:
-    info = video.probe(clip)
+    info = decoding.probe(clip)
     cells, cpus = [], []
     for n in names:
       frames = runs[(clip, n)][0][0]
@@ -91,7 +93,7 @@ def main(argv):
                          'folder holding videos/')
   cv2.setNumThreads(1)
   clips = sorted(pathlib.Path(_FIXTURES.value, 'videos').iterdir())
-  names = video.BACKENDS
+  names = decoding.DECODERS
   print(f'decode + resample to 25 fps + resize shorter side to '
         f'{_SHORT_SIDE.value}, 1 thread, best of {_REPEATS.value} passes; '
         f'ratio = {names[1]} CPU s / {names[0]} CPU s (> 1: {names[0]} faster)')
@@ -105,8 +107,8 @@ def main(argv):
   print(f'summary: {len(clips)} clips x {_REPEATS.value} passes x '
         f'{len(names)} decoders; median pass ratio {median:.2f} '
         f'({names[0] if median > 1 else names[1]} faster by '
-        f'{abs(median - 1) * 100:.0f}%); DEFAULT_BACKEND = '
-        f'{video.DEFAULT_BACKEND!r}')
+        f'{abs(median - 1) * 100:.0f}%); DEFAULT_DECODER = '
+        f'{decoding.DEFAULT_DECODER!r}')
 
 
 if __name__ == '__main__':

@@ -41,7 +41,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 from kinetics_tf import constants
 from kinetics_tf.curation import dedup
 from kinetics_tf.curation import embed
-from kinetics_tf.data import video
+from flow import decoding as video
 # pylint: enable=wrong-import-position
 
 _FIXTURES = flags.DEFINE_string(

@@ -36,7 +36,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
 
 import flow  # pylint: disable=wrong-import-position
-from flow import video as video_lib  # pylint: disable=wrong-import-position
+from flow import decoding  # pylint: disable=wrong-import-position
 
 # name -> keyword arguments of flow.tvl1.
 BACKENDS = {
@@ -70,8 +70,8 @@ def load_pairs(videos_dir, side: int, total: int):
   by_clip, frames, seconds = [], 0, 0.0
   for clip in clips:
     start = time.perf_counter()
-    rgb = video_lib.decode(clip, end=(per_clip + 0.5) / 25, short_side=side)
-    gray = video_lib.to_gray(rgb)
+    rgb = decoding.decode(clip, end=(per_clip + 0.5) / 25, short_side=side)
+    gray = decoding.to_gray(rgb)
     seconds += time.perf_counter() - start
     frames += len(gray)
     by_clip.append([gray[i:i + 2] for i in range(len(gray) - 1)])

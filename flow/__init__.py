@@ -1,14 +1,28 @@
 """TV-L1 optical flow for Kinetics: frames in, uint8 (x, y) flow out.
 
 This package is standalone: it imports nothing from ``kinetics_tf`` so that a
-cluster worker can install and run it alone.  It also owns the video decoding
-conventions (25 fps, shorter side resized) in ``flow.video``, which
-``kinetics_tf.data`` builds on, so that the library and the flow tool decode
-every clip the same way without copying code.
+cluster worker can install and run it alone.  Its modules:
+
+* ``flow.constants``: every number and default of the flow tool (25 fps,
+  shorter side 340, the [-20, 20] px bound, JPEG quality, chunk, backend).
+* ``flow.decoding``: the project's one video decoder (PyAV or OpenCV's
+  FFmpeg capture; 25 fps, shorter side resized); ``kinetics_tf`` imports it
+  from here, so the library and the flow tool decode every clip the same way.
+* ``flow.backends``: the TV-L1 backends' parameters and which one runs;
+  ``flow.tvl1`` (OpenCV) and ``flow.tvl1_tf`` (TensorFlow/XLA) compute it.
+* ``flow.tvl1``: ``quantised_chunks`` / ``quantised_flow``, the one way from
+  grayscale frames to the stored uint8 flow, used by the extractor, the
+  dataset builders and predict.
+* ``flow.inputs``, ``flow.outputs``, ``flow.jobs``: the extractor's videos,
+  atomic outputs and per-video work; ``flow.extract`` and ``flow.beam`` are
+  its binaries (``flow.app`` their flags and one-line errors).
 """
 
-from flow.tvl1 import (AUTO, BACKENDS, CHOICES, choose_backend, dequantize,  # noqa: E402  (module re-export)
-                       pin_threads, quantize, tvl1)
+from flow.backends import choose_backend, pin_threads
+from flow.constants import AUTO, BACKENDS, CHOICES, DEFAULT_BACKEND
+from flow.tvl1 import (dequantize, quantised_chunks, quantised_flow, quantize,
+                       tvl1)
 
-__all__ = ['AUTO', 'BACKENDS', 'CHOICES', 'choose_backend', 'pin_threads',
-           'tvl1', 'quantize', 'dequantize']
+__all__ = ['AUTO', 'BACKENDS', 'CHOICES', 'DEFAULT_BACKEND', 'choose_backend',
+           'pin_threads', 'tvl1', 'quantize', 'dequantize', 'quantised_chunks',
+           'quantised_flow']

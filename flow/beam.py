@@ -3,47 +3,53 @@ r"""TV-L1 flow extraction as an Apache Beam PTransform and a runnable pipeline.
   python -m flow.beam VIDEO|FOLDER|LIST.txt ... --out_dir DIR [flow flags] \
       [Beam options, e.g. --runner DirectRunner --direct_num_workers 2]
 
-Every flag of ``python -m flow.extract`` except --workers applies; any other
-flag goes to Beam's PipelineOptions, so the same command runs on Dataflow,
-Flink or Spark.  Videos and --out_dir must be paths the workers can read and
-write (a local or mounted file system: OpenCV and PyAV decode local files).
-Workers need this package installed (e.g. pass --setup_file ./setup.py).
-Outputs are written atomically as in flow.extract, so a retried or re-run
-element never leaves a half-written output, and finished videos are skipped.
+Every flag of ``python -m flow.extract`` except --workers and --no_progress
+applies; the videos come first, and every other flag goes to Beam's
+PipelineOptions, so the same command runs on Dataflow, Flink or Spark (also
+``kinetics-tf flow_beam ...``).  Videos and --out_dir must be paths the
+workers can read and write (a local or mounted file system: OpenCV and PyAV
+decode local files).  Workers need this package installed (e.g. pass
+--setup_file ./setup.py).  Outputs are written atomically as in flow.extract
+(both run flow.jobs), so a retried or re-run element never leaves a
+half-written output, and finished videos are skipped.
 One JSON line per video goes to ``<out_dir>/flow_results*.jsonl``.
 """
 
-import argparse
 import dataclasses
 import json
 import logging
 import os
 import sys
 
+from absl import flags
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from flow import extract
+from flow import app
+from flow import jobs
 from flow import outputs
+from flow.backends import choose_backend
+
+PROG = 'flow.beam'  # Starts its error lines.
 
 
 class _FlowFn(beam.DoFn):
   """(video, output) -> the Result of computing and writing its flow, as a dict."""
 
-  def __init__(self, opts: extract.Options):
+  def __init__(self, opts: jobs.Options):
     super().__init__()
     self._opts = opts
 
   def setup(self):
-    extract.init_worker(self._opts.threads, extract.choose_backend(
+    jobs.init_worker(self._opts.threads, choose_backend(
         self._opts.backend, **dict(self._opts.params)))
 
   def process(self, element):
     video, output = element
     if outputs.is_done(output) and not self._opts.overwrite:
-      result = extract.Result(video, output, 'skipped', 'already done')
+      result = jobs.Result(video, output, 'skipped', 'already done')
     else:
-      result = extract.process(video, output, self._opts)
+      result = jobs.process(video, output, self._opts)
     beam.metrics.Metrics.counter('flow', result.status).inc()
     beam.metrics.Metrics.counter('flow', 'pairs').inc(result.pairs)
     yield dataclasses.asdict(result)
@@ -52,13 +58,13 @@ class _FlowFn(beam.DoFn):
 class ExtractFlow(beam.PTransform):
   """PCollection of video paths -> PCollection of result dicts (one per video).
 
-  Each result has the keys of flow.extract.Result: video, output, status
+  Each result has the keys of flow.jobs.Result: video, output, status
   ('done' | 'skipped' | 'failed'), reason, pairs, seconds.  The output of a
   video is ``out_dir / stem`` (+ '.npy'), or ``out_dir / key`` when the input
   elements are (video, key) pairs, key being a relative path.
   """
 
-  def __init__(self, out_dir: str, opts: extract.Options = extract.Options()):
+  def __init__(self, out_dir: str, opts: jobs.Options = jobs.Options()):
     super().__init__()
     self._out_dir = str(out_dir)
     self._opts = opts
@@ -77,9 +83,9 @@ class ExtractFlow(beam.PTransform):
 
 
 def _summary(results) -> str:
-  rows = [extract.Result(**r) for r in results]
+  rows = [jobs.Result(**r) for r in results]
   seconds = sum(r.seconds for r in rows)  # Worker time, not wall time.
-  return extract.summarize(rows, seconds).replace('pairs/s', 'pairs/s/worker')
+  return jobs.summarize(rows, seconds).replace('pairs/s', 'pairs/s/worker')
 
 
 def build(pipeline, videos, out_dir, opts):
@@ -97,20 +103,30 @@ def build(pipeline, videos, out_dir, opts):
   return results
 
 
-def main(argv=None) -> int:
-  """Runs the pipeline; returns 2 on a usage error, else 0."""
-  parser = argparse.ArgumentParser(prog='python -m flow.beam',
-                                   description=__doc__,
-                                   formatter_class=argparse.RawTextHelpFormatter)
-  extract.add_flags(parser)
-  args, beam_args = parser.parse_known_args(argv)
-  videos, problem = extract.check_inputs(args)
-  if problem:
-    print(f'flow.beam: {problem}', file=sys.stderr)
-    return 2
+def split_args(rest: list) -> tuple[list, list]:
+  """(videos, Beam's arguments) of the arguments that are not our flags.
+
+  The videos are the words before the first flag that is not ours; from that
+  flag on, everything is Beam's (so ``--runner DirectRunner`` keeps its
+  value), as the usage line has it.
+  """
+  first = next((i for i, a in enumerate(rest) if a.startswith('-')), len(rest))
+  return rest[:first], rest[first:]
+
+
+def _main(flag_values: flags.FlagValues, rest: list) -> int:
+  inputs, beam_args = split_args(rest)
+  opts = jobs.options_from(flag_values)
+  videos = jobs.check_inputs(inputs, opts, flag_values.out_dir)
   with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-    build(pipeline, videos, args.out_dir, extract.options_from(args))
+    build(pipeline, videos, flag_values.out_dir, opts)
   return 0
+
+
+def main(argv=None) -> int:
+  """Runs the pipeline; returns 2 on a user's mistake (one line), else 0."""
+  return app.run(_main, jobs.define_flags, PROG, __doc__, argv,
+                 known_only=True)
 
 
 if __name__ == '__main__':

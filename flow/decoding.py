@@ -1,7 +1,12 @@
 """Video decoding with the project's conventions: RGB uint8 frames at 25 fps, shorter side resized.
 
-Standalone (numpy, OpenCV, PyAV, stdlib) so the flow tool and ``kinetics_tf``
-decode every clip the same way.  The conventions:
+The one decoder of the project: the flow tool and ``kinetics_tf`` (builders,
+predict, curation) import it from here, so that the frames fed to the RGB
+models and to TV-L1 follow one convention.  It lives in ``flow/`` because
+``flow/`` must stand alone (it imports nothing from ``kinetics_tf``) for a
+cluster worker.  Two decoders read the files, PyAV and OpenCV's FFmpeg
+capture (``DECODERS``; not to be confused with the TV-L1 backends of
+``flow.backends``).  The conventions:
 
 * Time: source frame ``i`` (from the first decoded frame) covers
   ``[i / src_fps, (i + 1) / src_fps)``, ``src_fps`` being the stream's average
@@ -36,10 +41,10 @@ import numpy as np
 
 from flow.constants import FPS
 
-BACKENDS = ('opencv', 'pyav')
-# Tried first by backend='auto', the other being the fallback. benchmarks/decode.py
+DECODERS = ('opencv', 'pyav')
+# Tried first by decoder='auto', the other being the fallback. benchmarks/decode.py
 # finds both equally fast per core; docs/BENCHMARKS.md says why PyAV leads.
-DEFAULT_BACKEND = 'pyav'
+DEFAULT_DECODER = 'pyav'
 # Wall-clock seconds one decode call may take (both decoders together).
 DEFAULT_TIMEOUT = 600.0
 # Most source frames read when the header declares no frame count (9 h at 30 fps).
@@ -278,10 +283,10 @@ def _at_end_of_video(path, count, declared, start, emitted, fps_src):
                       f'is {count / fps_src:.3f} s long')
 
 
-def _backend_frames(backend, path, start, end, fps, short_side, threads,
+def _decoder_frames(decoder, path, start, end, fps, short_side, threads,
                     deadline) -> Iterator[np.ndarray]:
   """Resampled, resized frames of ``path`` from one decoder."""
-  reader = _READERS[backend](path, threads)
+  reader = _READERS[decoder](path, threads)
   try:
     _check_header(path, reader)
     declared = reader.declared  # Exact count of the index, or None.
@@ -311,11 +316,11 @@ def _backend_frames(backend, path, start, end, fps, short_side, threads,
     reader.close()
 
 
-def _check_args(path, start, end, fps, short_side, backend):
+def _check_args(path, start, end, fps, short_side, decoder):
   """Validates arguments; raises DecodeError for a missing or empty file."""
-  if backend != 'auto' and backend not in BACKENDS:
-    raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got "
-                     f'{backend!r}')
+  if decoder != 'auto' and decoder not in DECODERS:
+    raise ValueError(f"decoder must be 'auto' or one of {DECODERS}, got "
+                     f'{decoder!r}')
   if start < 0 or (end is not None and end <= start):
     raise ValueError(f'need 0 <= start < end, got start={start} end={end} '
                      f'for {path}')
@@ -332,7 +337,7 @@ def _check_args(path, start, end, fps, short_side, backend):
 
 def iter_frames(path, start: Optional[float] = None,
                 end: Optional[float] = None, fps: float = FPS,
-                short_side: Optional[int] = None, backend: str = 'auto', *,
+                short_side: Optional[int] = None, decoder: str = 'auto', *,
                 threads: Optional[int] = None,
                 timeout: float = DEFAULT_TIMEOUT) -> Iterator[np.ndarray]:
   """Yields the frames of ``decode`` one by one, never holding the whole video.
@@ -349,15 +354,15 @@ def iter_frames(path, start: Optional[float] = None,
   """
   path = os.fspath(path)
   start = 0.0 if start is None else float(start)
-  _check_args(path, start, end, fps, short_side, backend)
-  order = BACKENDS if backend == 'auto' else (backend,)
-  if backend == 'auto' and DEFAULT_BACKEND != BACKENDS[0]:
+  _check_args(path, start, end, fps, short_side, decoder)
+  order = DECODERS if decoder == 'auto' else (decoder,)
+  if decoder == 'auto' and DEFAULT_DECODER != DECODERS[0]:
     order = order[::-1]
   deadline = time.monotonic() + timeout
   reasons, done = [], 0
   for name in order:
     try:
-      for i, frame in enumerate(_backend_frames(
+      for i, frame in enumerate(_decoder_frames(
           name, path, start, end, fps, short_side, threads, deadline)):
         if i >= done:
           done += 1
@@ -376,7 +381,7 @@ def _join(reasons):
 
 def decode(path, start: Optional[float] = None, end: Optional[float] = None,
            fps: float = FPS, short_side: Optional[int] = None,
-           backend: str = 'auto', *, threads: Optional[int] = None,
+           decoder: str = 'auto', *, threads: Optional[int] = None,
            timeout: float = DEFAULT_TIMEOUT) -> np.ndarray:
   """Decodes a video to RGB frames resampled to ``fps``, shorter side resized.
 
@@ -385,7 +390,7 @@ def decode(path, start: Optional[float] = None, end: Optional[float] = None,
     start, end: optional trim in seconds from the file's first frame.
     fps: output frame rate (the paper's 25 by default, §4.4).
     short_side: shorter side in pixels after a bilinear resize; None = stored.
-    backend: 'opencv', 'pyav', or 'auto' (DEFAULT_BACKEND, then the other).
+    decoder: 'opencv', 'pyav', or 'auto' (DEFAULT_DECODER, then the other).
     threads: decoder threads; None = the decoder's default (all cores).
     timeout: wall-clock seconds the whole call may take.
 
@@ -397,7 +402,7 @@ def decode(path, start: Optional[float] = None, end: Optional[float] = None,
       stream, has no frame in [start, end), or took longer than ``timeout``.
     ValueError: bad arguments (negative start, end <= start, ...).
   """
-  frames = list(iter_frames(path, start, end, fps, short_side, backend,
+  frames = list(iter_frames(path, start, end, fps, short_side, decoder,
                             threads=threads, timeout=timeout))
   if any(f.shape != frames[0].shape for f in frames):
     shapes = sorted({f.shape for f in frames})
@@ -406,7 +411,7 @@ def decode(path, start: Optional[float] = None, end: Optional[float] = None,
   return np.stack(frames)
 
 
-def probe(path, backend: str = 'auto') -> VideoInfo:
+def probe(path, decoder: str = 'auto') -> VideoInfo:
   """Reads a video's header (no frame is decoded).
 
   Raises:
@@ -414,8 +419,8 @@ def probe(path, backend: str = 'auto') -> VideoInfo:
       implausible.
   """
   path = os.fspath(path)
-  _check_args(path, 0.0, None, FPS, None, backend)
-  order = ('pyav', 'opencv') if backend == 'auto' else (backend,)
+  _check_args(path, 0.0, None, FPS, None, decoder)
+  order = ('pyav', 'opencv') if decoder == 'auto' else (decoder,)
   reasons = []
   for name in order:
     try:

@@ -12,61 +12,23 @@ start indices over the T-1 fields (looping the fields, not the frames, for
 clips that are too short).  Flipping frames left-right mirrors each field and
 negates its x channel.
 
+The one way from frames to the stored uint8 flow is ``quantised_chunks``
+(frames as they come, e.g. from a decoder) or ``quantised_flow`` (a [T,H,W]
+array): the extractor (flow.extract), the dataset builders
+(kinetics_tf.datasets.clips) and predict (kinetics_tf.predict) all call them.
+
 Importing note: ``flow.tvl1`` is this module's main function (the package
-re-exports it under the module's name); import helpers as
-``from flow.tvl1 import OPENCV_DEFAULTS`` or use ``flow.quantize``.
+exports it under the module's name); use ``flow.quantize`` etc., or import
+the module's names as ``from flow.tvl1 import quantize``.
 """
 
-import importlib
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
 
-from flow.constants import FLOW_BOUND
-
-# cv2.optflow.DualTVL1OpticalFlow_create's keywords and OpenCV's defaults
-# (OpenCV spells 'innnerIterations' with three n's; 'lambda' is a Python
-# keyword, so OpenCV calls it 'lambda_').
-OPENCV_DEFAULTS = {
-    'tau': 0.25,
-    'lambda_': 0.15,
-    'theta': 0.3,
-    'nscales': 5,
-    'warps': 5,
-    'epsilon': 0.01,
-    'innnerIterations': 30,
-    'outerIterations': 10,
-    'scaleStep': 0.8,
-    'gamma': 0.0,
-    'medianFiltering': 5,
-    'useInitialFlow': False,
-}
-
-# Spellings accepted besides OpenCV's own.
-_ALIASES = {'lambda': 'lambda_', 'innerIterations': 'innnerIterations'}
-
-BACKENDS = ('opencv', 'tf')
-# Resolved by choose_backend: the default of the extraction tool and the
-# dataset builders.
-AUTO = 'auto'
-CHOICES = BACKENDS + (AUTO,)  # What a backend flag or argument accepts.
-
-
-def tvl1_params(**params) -> dict:
-  """OpenCV's defaults updated with `params`, under OpenCV's keyword names.
-
-  Raises:
-    ValueError: a parameter OpenCV's DualTVL1 does not have.
-  """
-  out = dict(OPENCV_DEFAULTS)
-  for name, value in params.items():
-    key = _ALIASES.get(name, name)
-    if key not in out:
-      raise ValueError(
-          f'unknown TV-L1 parameter {name!r}; allowed: '
-          f'{sorted(OPENCV_DEFAULTS) + sorted(_ALIASES)}')
-    out[key] = value
-  return out
+from flow.backends import choose_backend, tvl1_params
+from flow.constants import DEFAULT_BACKEND, FLOW_BOUND, FLOW_CHUNK
 
 
 def _check_gray(gray_frames) -> np.ndarray:
@@ -74,59 +36,10 @@ def _check_gray(gray_frames) -> np.ndarray:
   if frames.ndim != 3 or frames.dtype != np.uint8:
     raise ValueError(
         f'TV-L1 wants uint8 grayscale frames [T,H,W]; got {frames.dtype} '
-        f'{frames.shape}. Convert RGB frames with flow.video.to_gray.')
+        f'{frames.shape}. Convert RGB frames with flow.decoding.to_gray.')
   if frames.shape[0] < 1 or min(frames.shape[1:]) < 1:
     raise ValueError(f'TV-L1 got no frames (shape {frames.shape}).')
   return frames
-
-
-def tf_unsupported(params: dict) -> str:
-  """Why the TF backend cannot run these DualTVL1 parameters ('' if it can)."""
-  p = tvl1_params(**params)
-  if p['gamma'] != 0:
-    return 'gamma != 0 (the illumination term)'
-  if p['useInitialFlow']:
-    return 'useInitialFlow (pairs chained one after another)'
-  if p['medianFiltering'] not in (0, 1, 5):
-    return f'medianFiltering={p["medianFiltering"]} (it has 5x5 or none)'
-  return ''
-
-
-def choose_backend(backend: str = AUTO, **params) -> str:
-  """The TV-L1 backend to run: `backend` itself, or what 'auto' picks.
-
-  'auto' picks 'tf' (flow.tvl1_tf: OpenCV's stopping rule one pair at a
-  time on CPUs, the fixed budget in batches on an accelerator) whenever it
-  supports the parameters, else 'opencv'.  Measured on a 2-core CPU
-  (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
-  pair 5-8x faster than OpenCV at every frame size from 64x48 to 340x256,
-  after a compile of about 10 s per frame size per process, repaid after 7
-  pairs at 340x256 and 120-140 at 64x48; on an accelerator it runs batches.  Its
-  flow differs from OpenCV's by 0.003-0.02 px on average, a tenth of one
-  step of the uint8 storage (0.157 px).
-
-  Raises:
-    ValueError: an unknown backend or parameter.
-  """
-  if backend == AUTO:
-    return 'opencv' if tf_unsupported(params) else 'tf'
-  if backend not in BACKENDS:
-    raise ValueError(f'unknown flow backend {backend!r}; use one of '
-                     f'{CHOICES}')
-  return backend
-
-
-def pin_threads(threads: int, tensorflow: bool) -> None:
-  """Sets OpenCV's thread pool, and TensorFlow's when `tensorflow` (the TF
-  backend computes the flow) and TF has not started in this process yet."""
-  cv2.setNumThreads(threads)
-  if tensorflow:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    try:
-      tf.config.threading.set_intra_op_parallelism_threads(threads)
-      tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TF already running here: keep its pool.
-      pass
 
 
 def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
@@ -134,10 +47,12 @@ def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
 
   Args:
     gray_frames: uint8 [T, H, W] grayscale frames (T >= 1).
-    backend: 'opencv' (cv2.optflow.DualTVL1OpticalFlow), 'tf'
-      (flow.tvl1_tf, imported only when asked for) or 'auto'
-      (choose_backend).
-    **params: DualTVL1 parameters (see OPENCV_DEFAULTS; 'lambda' and
+    backend: 'opencv' (cv2.optflow.DualTVL1OpticalFlow, the paper's and
+      this function's reference), 'tf' (flow.tvl1_tf, imported only when
+      asked for) or 'auto' (flow.backends.choose_backend).  The tools' and
+      builders' default is flow.constants.DEFAULT_BACKEND, through
+      quantised_chunks / quantised_flow.
+    **params: DualTVL1 parameters (flow.backends.OPENCV_DEFAULTS; 'lambda' and
       'innerIterations' are accepted too). With useInitialFlow=True each pair
       starts from the previous pair's flow (the first from zero).
 
@@ -151,7 +66,7 @@ def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
   frames = _check_gray(gray_frames)
   backend = choose_backend(backend, **params)
   if backend == 'tf':
-    tvl1_tf = importlib.import_module('flow.tvl1_tf')
+    from flow import tvl1_tf  # pylint: disable=import-outside-toplevel  # TF only when asked.
     return tvl1_tf.tvl1(frames, **params)
   opts = tvl1_params(**params)
   algo = cv2.optflow.DualTVL1OpticalFlow_create(**opts)
@@ -183,3 +98,57 @@ def dequantize(flow_u8, unit: bool = False,
     raise ValueError(f'dequantize wants uint8 flow; got {u8.dtype}.')
   scaled = u8.astype(np.float32) * (2.0 / 255.0) - 1.0
   return scaled if unit else scaled * np.float32(bound)
+
+
+def quantised_chunks(gray_frames: Iterable[np.ndarray],
+                     backend: str = DEFAULT_BACKEND, chunk: int = FLOW_CHUNK,
+                     **params) -> Iterator[np.ndarray]:
+  """Quantised TV-L1 flow of consecutive frames, `chunk` pairs per call.
+
+  Frames are taken as they come (a decoder's iterator, or a [T,H,W] array),
+  holding at most chunk + 1 of them; consecutive chunks share a frame, so
+  the chunks joined are the flow of the whole clip.  With useInitialFlow
+  each pair starts from the previous one's flow, so the whole clip goes in
+  one call.
+
+  Args:
+    gray_frames: uint8 [H, W] grayscale frames (flow.decoding.to_gray).
+    backend: a TV-L1 backend of flow.constants.CHOICES.
+    chunk: frame pairs per TV-L1 call (bounds the float32 flow held).
+    **params: DualTVL1 parameters, as for tvl1.
+
+  Yields:
+    uint8 [n, H, W, 2] flow (quantize of tvl1), n >= 1, in order; nothing
+    for fewer than two frames.
+
+  Raises:
+    ValueError: bad frames, an unknown parameter or backend, chunk < 1.
+  """
+  if chunk < 1:
+    raise ValueError(f'chunk must be >= 1 frame pair; got {chunk}.')
+  # The whole clip in one call when the pairs are chained.
+  limit = None if tvl1_params(**params)['useInitialFlow'] else chunk + 1
+  held = []
+  for frame in gray_frames:
+    held.append(frame)
+    if len(held) == limit:
+      yield quantize(tvl1(np.stack(held), backend, **params))
+      held = held[-1:]
+  if len(held) > 1:
+    yield quantize(tvl1(np.stack(held), backend, **params))
+
+
+def quantised_flow(gray_frames, backend: str = DEFAULT_BACKEND,
+                   chunk: int = FLOW_CHUNK, **params) -> np.ndarray:
+  """uint8 [T-1, H, W, 2] quantised TV-L1 flow of [T, H, W] frames (T >= 1).
+
+  The flow the datasets store: quantize(tvl1(gray_frames, backend, ...)),
+  computed in chunks (quantised_chunks); a single frame gives [0, H, W, 2].
+  """
+  frames = _check_gray(gray_frames)
+  out = np.empty((frames.shape[0] - 1, *frames.shape[1:], 2), np.uint8)
+  done = 0
+  for part in quantised_chunks(frames, backend, chunk, **params):
+    out[done:done + len(part)] = part
+    done += len(part)
+  return out

@@ -30,8 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from flow import _tvl1_tf_ops as ops
-from flow.tvl1 import tf_unsupported
-from flow.tvl1 import tvl1_params
+from flow.backends import tf_unsupported
+from flow.backends import tvl1_params
 
 STOPPING = ('opencv', 'fixed')
 # Steps per warp of the fixed budget when `iterations` is not given, by frame
@@ -267,7 +267,7 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
       (default fixed_iterations(H, W)).
     return_steps: also return the steps each pair took over all levels and
       warps (int32 [B]).
-    **params: OpenCV's DualTVL1 parameters (flow.tvl1.OPENCV_DEFAULTS).
+    **params: OpenCV's DualTVL1 parameters (flow.backends.OPENCV_DEFAULTS).
 
   Returns:
     float32 tf.Tensor [B, H, W, 2] (x then y), and the steps if asked for.
@@ -321,7 +321,7 @@ def tvl1(gray_frames, stopping=None, iterations=None, batch_size=None,
       Fewer pairs than that run as one batch of the next power of two, so
       that the short last chunks of clips compile a handful of shapes; a
       batch is padded by repeating the last pair.
-    **params: OpenCV's DualTVL1 parameters (flow.tvl1.OPENCV_DEFAULTS).
+    **params: OpenCV's DualTVL1 parameters (flow.backends.OPENCV_DEFAULTS).
 
   Returns:
     float32 [T-1, H, W, 2] in pixels, x then y; flow[t] is the motion from

@@ -18,6 +18,8 @@ BINARIES = {
                  '700-2020 from the CVDF into a manual_dir'),
     'flow': ('flow.extract', 'TV-L1 flow of a folder of videos (= '
              'kinetics-flow)'),
+    'flow_beam': ('flow.beam', 'the same on an Apache Beam runner (Dataflow, '
+                  'Flink, Spark)'),
     'train': ('kinetics_tf.train', 'train an experiment of experiments/'),
     'evaluate': ('kinetics_tf.evaluate', 'dense-protocol evaluation and '
                  'reports (Table 3/4, Fig. 4, Table 5)'),
@@ -38,7 +40,7 @@ BINARIES = {
 }
 
 # The binaries that import TensorFlow (the others start without it).
-USES_TENSORFLOW = ('demo', 'flow', 'train', 'evaluate', 'export', 'predict',
+USES_TENSORFLOW = ('demo', 'flow', 'flow_beam', 'train', 'evaluate', 'export', 'predict',
                    'dedup')
 
 

@@ -23,13 +23,13 @@ import tensorflow as tf
 import tqdm
 
 import flow as flow_lib
-from flow import extract as flow_extract
+from flow import decoding as video_lib
+from flow import inputs as flow_inputs
+from flow import outputs as flow_outputs
 from kinetics_tf import app as cli_app
 from kinetics_tf import constants
-from kinetics_tf.data import video as video_lib
 
 METADATA = 'kinetics_tf.json'  # Written by kinetics_tf.export.
-_FLOW_CHUNK = 32  # Frame pairs per TV-L1 call (bounds memory on long clips).
 
 
 class Predictor:
@@ -83,22 +83,18 @@ class Predictor:
     return {k: v.numpy() for k, v in self.signature(**inputs).items()}
 
 
-def compute_flow(frames: np.ndarray, backend: str = flow_lib.AUTO) -> np.ndarray:
+def compute_flow(frames: np.ndarray,
+                 backend: str = flow_lib.DEFAULT_BACKEND) -> np.ndarray:
   """uint8 [T-1, H, W, 2] TV-L1 flow of RGB frames, quantised as the datasets store it.
 
-  ``backend`` as ``flow.tvl1``'s; 'auto' (the TF backend) is what the dataset
-  builders use by default.
+  ``flow.quantised_flow``, as the dataset builders compute it; ``backend``
+  one of ``flow.CHOICES``.
   """
-  gray = video_lib.to_gray(frames)
-  chunks = []
-  for start in range(0, len(gray) - 1, _FLOW_CHUNK):
-    chunks.append(flow_lib.quantize(
-        flow_lib.tvl1(gray[start:start + _FLOW_CHUNK + 1], backend)))
-  return np.concatenate(chunks) if chunks else np.zeros((0,) + gray.shape[1:] + (2,), np.uint8)
+  return flow_lib.quantised_flow(video_lib.to_gray(frames), backend)
 
 
 def load_clip(path: str, predictor: Predictor, flow_path: str | None = None,
-              flow_backend: str = flow_lib.AUTO) -> tuple[np.ndarray, np.ndarray | None]:
+              flow_backend: str = flow_lib.DEFAULT_BACKEND) -> tuple[np.ndarray, np.ndarray | None]:
   """Decodes a clip for ``predictor``: frames and, when needed, flow.
 
   Raises:
@@ -119,7 +115,7 @@ def load_clip(path: str, predictor: Predictor, flow_path: str | None = None,
   flow = None
   if predictor.needs_flow:
     if flow_path:
-      flow = flow_extract.read_flow(flow_path)
+      flow = flow_outputs.read_flow(flow_path)
       if flow.shape[0] != len(frames) - 1 or flow.shape[1:3] != frames.shape[1:3]:
         raise ValueError(f'{flow_path}: flow {list(flow.shape)} does not match the '
                          f'{list(frames.shape)} frames of {path} (expected '
@@ -131,7 +127,7 @@ def load_clip(path: str, predictor: Predictor, flow_path: str | None = None,
 
 
 def predict_video(predictor: Predictor, path: str, flow_path: str | None = None,
-                  flow_backend: str = flow_lib.AUTO) -> dict[str, Any]:
+                  flow_backend: str = flow_lib.DEFAULT_BACKEND) -> dict[str, Any]:
   """The signature's outputs for one video file (see ``kinetics_tf.export``)."""
   frames, flow = load_clip(path, predictor, flow_path, flow_backend)
   return predictor.predict(frames if predictor.needs_frames else None, flow)
@@ -144,7 +140,7 @@ def format_top5(out: dict[str, np.ndarray]) -> str:
 
 
 def extract_features(predictor: Predictor, folder: str, out_file: str,
-                     flow_backend: str = flow_lib.AUTO) -> dict[str, Any]:
+                     flow_backend: str = flow_lib.DEFAULT_BACKEND) -> dict[str, Any]:
   """Pooled features of every video under ``folder`` into ``out_file`` (.npz).
 
   The file holds 'videos' (relative paths), 'features' [N, D],
@@ -154,7 +150,7 @@ def extract_features(predictor: Predictor, folder: str, out_file: str,
   Returns:
     {'done': N, 'failed': [(video, reason)]}.
   """
-  videos = flow_extract.list_videos([folder])
+  videos = flow_inputs.list_videos([folder])
   names, feats, probs, failed = [], [], [], []
   for path, key in tqdm.tqdm(videos, unit='video', desc='features'):
     try:
@@ -187,7 +183,7 @@ def define_flags():
                       'of python -m flow.extract); default: computed here.')
   flags.DEFINE_string('features_out', None, 'Write pooled features of --video (file or '
                       'folder) to this .npz file.')
-  flags.DEFINE_enum('flow_backend', flow_lib.AUTO, flow_lib.CHOICES,
+  flags.DEFINE_enum('flow_backend', flow_lib.DEFAULT_BACKEND, flow_lib.CHOICES,
                     'TV-L1 implementation when flow is computed here (flow.tvl1); auto: '
                     'the TF backend, as the dataset builders use by default.')
 

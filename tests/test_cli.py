@@ -25,12 +25,13 @@ def _run(*args, timeout=300):
 def test_help_lists_every_binary():
   code, out, _ = _run('--help')
   assert code == 0
-  for name in ('demo', 'download', 'flow', 'train', 'evaluate', 'export',
-               'predict', 'candidates', 'consensus', 'dedup', 'review', 'bias'):
+  for name in ('demo', 'download', 'flow', 'flow_beam', 'train', 'evaluate',
+               'export', 'predict', 'candidates', 'consensus', 'dedup',
+               'review', 'bias'):
     assert re.search(rf'^  {name} ', out, re.M), name
   assert set(cli.BINARIES) == {
-      'demo', 'download', 'flow', 'train', 'evaluate', 'export', 'predict',
-      'candidates', 'consensus', 'dedup', 'review', 'bias'}
+      'demo', 'download', 'flow', 'flow_beam', 'train', 'evaluate', 'export',
+      'predict', 'candidates', 'consensus', 'dedup', 'review', 'bias'}
 
 
 def test_unknown_command_names_the_close_ones():
@@ -42,6 +43,7 @@ def test_unknown_command_names_the_close_ones():
 
 @pytest.mark.parametrize('name, flag', [
     ('demo', '--videos'), ('download', '--base_url'), ('flow', '--out_dir'),
+    ('flow', '--workers'), ('flow_beam', '--out_dir'),
     ('train', '--experiment'), ('evaluate', '--dataset'),
     ('export', '--class_names'), ('predict', '--video'),
     ('candidates', '--positions'), ('consensus', '--records'),
@@ -58,7 +60,18 @@ def test_helpfull_lists_the_flags(name, flag):
      'kinetics-tf demo: error: --videos=/no/such/folder is not a folder'),
     (['download', '--dataset=kinetics500', '--out_dir=/tmp/x'],
      "kinetics-tf download: error: unknown dataset 'kinetics500'"),
-    (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x'], 'flow.extract: '),
+    (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x'],
+     'flow.extract: error: flow input /no/such/video.mp4 does not exist'),
+    (['flow', '/no/such/video.mp4'],
+     'flow.extract: error: flag --out_dir=None: '),
+    (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x', '--format=png'],
+     'flow.extract: error: flag --format=png: '),
+    (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x', '--tvl1=taux'],
+     "flow.extract: error: --tvl1 wants NAME=VALUE, got 'taux'"),
+    (['flow', '--out_dir=/tmp/x'], 'flow.extract: error: no videos given'),
+    (['flow_beam', '/no/such/video.mp4', '--out_dir=/tmp/x',
+      '--runner=DirectRunner'],
+     'flow.beam: error: flow input /no/such/video.mp4 does not exist'),
     (['train', '--experiment=synthetc_rgb'],
      "kinetics-tf train: error: unknown experiment 'synthetc_rgb'; did you "
      'mean synthetic_rgb'),
@@ -101,6 +114,11 @@ def test_verbose_shows_the_traceback():
   assert code == 1
   assert any(l.startswith('Traceback') for l in err)
   assert 'no such model file' in err[-1]
+  code, _, err = _run('flow', '/no/such/video.mp4', '--out_dir=/tmp/x',
+                      '--verbose')
+  assert code == 1
+  assert any(l.startswith('Traceback') for l in err)
+  assert 'does not exist' in err[-1]
 
 
 def test_tensorflow_start_up_lines_are_recognised():

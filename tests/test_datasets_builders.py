@@ -16,7 +16,7 @@ import tensorflow_datasets as tfds
 
 from conftest import write_video
 import flow
-from kinetics_tf.data import video as video_lib
+from flow import decoding as video_lib
 from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 from kinetics_tf.datasets import kinetics400

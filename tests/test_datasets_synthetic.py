@@ -7,7 +7,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import flow
-from flow.video import to_gray
+from flow.decoding import to_gray
 from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 from kinetics_tf.datasets import synthetic

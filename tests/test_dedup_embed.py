@@ -14,7 +14,7 @@ from kinetics_tf import constants
 from kinetics_tf.curation import common
 from kinetics_tf.curation import dedup
 from kinetics_tf.curation import embed
-from kinetics_tf.data import video
+from flow import decoding as video
 
 ARM = 'k400_arm_wrestling_340x256_28fps.mp4'
 REAL = 'real_320x240_25fps.avi'

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from flow import video as flow_video
+from flow import decoding as flow_video
 from kinetics_tf import evaluate
 from kinetics_tf import export
 from kinetics_tf import models

@@ -5,7 +5,7 @@ import pytest
 
 import flow
 from flow.constants import FLOW_BOUND
-from flow.tvl1 import OPENCV_DEFAULTS, tvl1_params
+from flow.backends import OPENCV_DEFAULTS, tvl1_params
 
 SIZE = 64
 

@@ -1,4 +1,4 @@
-"""Tests of the flow extraction tool (flow.extract) and its Beam pipeline (flow.beam)."""
+"""Tests of the flow extractor (flow.extract, flow.jobs) and its Beam pipeline (flow.beam)."""
 
 import json
 import os
@@ -13,8 +13,11 @@ import pytest
 
 from conftest import write_video
 import flow
+from flow import decoding
 from flow import extract
-from flow import video as video_lib
+from flow import inputs
+from flow import jobs
+from flow import outputs
 
 W, H = 64, 48
 
@@ -58,7 +61,7 @@ def test_npy_output_matches_the_library(videos, tmp_path, capsys):
   assert 'TV-L1 backend tf (auto)' in printed and '2 done (6 pairs' in printed
   for path in videos:
     stored = np.load(out / f'{path.stem}.npy')
-    gray = video_lib.to_gray(video_lib.decode(path))
+    gray = decoding.to_gray(decoding.decode(path))
     assert stored.dtype == np.uint8 and stored.shape == (3, H, W, 2)
     np.testing.assert_array_equal(stored,
                                   flow.quantize(flow.tvl1(gray, 'tf')))
@@ -75,7 +78,7 @@ def test_tf_backend_in_worker_processes(videos, tmp_path, capsys):
   printed = capsys.readouterr().out
   assert 'TV-L1 backend tf (auto), 2 worker(s) x 1 thread(s)' in printed
   for path in videos:
-    gray = video_lib.to_gray(video_lib.decode(path))
+    gray = decoding.to_gray(decoding.decode(path))
     np.testing.assert_array_equal(np.load(out / f'{path.stem}.npy'),
                                   flow.quantize(flow.tvl1(gray, 'tf')))
 
@@ -85,7 +88,7 @@ def test_tvl1_flags_reach_opencv(videos, tmp_path, capsys):
   assert _main(videos[0], '--out_dir', out, '--short_side', 0, '--workers', 1,
                '--tvl1', 'warps=1', '--tvl1', 'nscales=1') == 0
   assert 'TV-L1 backend opencv,' in capsys.readouterr().out
-  gray = video_lib.to_gray(video_lib.decode(videos[0]))
+  gray = decoding.to_gray(decoding.decode(videos[0]))
   np.testing.assert_array_equal(
       np.load(out / 'clip0.npy'),
       flow.quantize(flow.tvl1(gray, warps=1, nscales=1)))
@@ -101,9 +104,9 @@ def test_tvl1_flags_reach_opencv(videos, tmp_path, capsys):
 
 
 def test_chunks_join_without_a_gap(videos, tmp_path):
-  opts = extract.Options(short_side=None, chunk=2)
-  count, chunked = extract.compute_flow(videos[0], opts)
-  _, whole = extract.compute_flow(videos[0], extract.Options(short_side=None))
+  opts = jobs.Options(short_side=None, chunk=2)
+  count, chunked = jobs.compute_flow(videos[0], opts)
+  _, whole = jobs.compute_flow(videos[0], jobs.Options(short_side=None))
   assert count == 4 and chunked.shape == (3, H, W, 2)
   np.testing.assert_array_equal(chunked, whole)
 
@@ -115,8 +118,8 @@ def test_jpeg_layout(videos, tmp_path):
   folder = out / videos[0].stem
   assert sorted(p.name for p in folder.iterdir()) == [
       f'{a}_{i:05d}.jpg' for a in 'xy' for i in (1, 2, 3)]
-  _, exact = extract.compute_flow(videos[0], extract.Options(short_side=32))
-  stored = extract.read_flow(folder)
+  _, exact = jobs.compute_flow(videos[0], jobs.Options(short_side=32))
+  stored = outputs.read_flow(folder)
   assert stored.shape == exact.shape == (3, 32, 43, 2)
   assert np.abs(stored.astype(int) - exact).mean() < 2  # JPEG is lossy.
   assert not [p for p in out.iterdir() if p.name.startswith('.')]
@@ -125,7 +128,7 @@ def test_jpeg_layout(videos, tmp_path):
 def test_list_file_and_clashing_names(videos, tmp_path, capsys):
   listing = tmp_path / 'videos.txt'
   listing.write_text(f'# two clips\n{videos[0]}\n\n{videos[1]}\n')
-  pairs = extract.list_videos([listing])
+  pairs = inputs.list_videos([listing])
   assert [str(k) for _, k in pairs] == ['clip0', 'clip1']
   sub = tmp_path / 'a'
   sub.mkdir()
@@ -208,13 +211,13 @@ def test_fixture_clips_give_t_minus_1_fields(fixture_videos, tmp_path):
   assert _main(fixture_videos, '--out_dir', out, '--short_side', 32,
                '--max_frames', 3, '--workers', 1) == 0
   for clip in clips:
-    info = video_lib.probe(clip)
-    h, w = video_lib.resized_size(info.height, info.width, 32)
+    info = decoding.probe(clip)
+    h, w = decoding.resized_size(info.height, info.width, 32)
     assert np.load(out / f'{clip.stem}.npy').shape == (2, h, w, 2), clip.name
   # A whole clip: one field per pair of the frames decoded at 25 fps.
   short = fixture_videos / 'short_32frames_30fps.mp4'
-  num_frames = len(video_lib.decode(short, short_side=32))
-  count, whole = extract.compute_flow(short, extract.Options(short_side=32))
+  num_frames = len(decoding.decode(short, short_side=32))
+  count, whole = jobs.compute_flow(short, jobs.Options(short_side=32))
   assert count == num_frames and whole.shape[0] == num_frames - 1
 
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import flow
-from flow.video import to_gray
+from flow.decoding import to_gray
 from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import synthetic
 from kinetics_tf.input import dense

@@ -43,7 +43,7 @@ import numpy as np
 import tqdm
 
 from kinetics_tf import constants
-from kinetics_tf.data import video
+from flow import decoding as video
 from kinetics_tf.reports import files as files_lib
 
 PYRAMID = 'pyramid'

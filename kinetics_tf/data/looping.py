@@ -1,18 +1,10 @@
-"""Video decoding for the library: ``flow.video``'s decoder plus looping helpers.
+"""Looping a clip shorter than a model's footprint (SPEC.md, §4.4).
 
-Decoding lives in ``flow/video.py`` because ``flow/`` must stay standalone (it
-imports nothing from ``kinetics_tf``) so that a cluster worker can install and
-run the flow tool alone; the library builds on the same code, so frames fed to
-the RGB models and frames fed to TV-L1 share one convention (25 fps by source
-frame intervals, shorter side resized bilinearly, RGB uint8).  See the
-``flow.video`` docstring for the resampling rule and the decode bounds.
+Decoding itself lives in ``flow.decoding`` (``flow/`` must stand alone for a
+cluster worker); import it from there.
 """
 
 import numpy as np
-
-from flow.video import (  # noqa: F401  (re-exported)
-    BACKENDS, DEFAULT_BACKEND, DecodeError, VideoInfo, decode, iter_frames,
-    probe, resample_indices, resize_short_side, to_gray)
 
 
 def loop_indices(num_frames: int, n: int, start: int = 0,
@@ -45,7 +37,8 @@ def loop_frames(frames: np.ndarray, n: int) -> np.ndarray:
   """Exactly ``n`` frames: the clip repeated as many times as needed, then cut.
 
   Args:
-    frames: [T,...] frames (T > 0), e.g. uint8 [T,H,W,3] from ``decode``.
+    frames: [T,...] frames (T > 0), e.g. uint8 [T,H,W,3] from
+      ``flow.decoding.decode``.
     n: frames wanted.
 
   Returns:

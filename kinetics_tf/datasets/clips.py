@@ -18,7 +18,7 @@ import numpy as np
 
 import flow
 from flow.constants import FPS
-from kinetics_tf.data import video as video_lib
+from flow import decoding as video_lib
 from kinetics_tf.datasets import features as features_lib
 
 # Skip reasons, the columns of the build summary.
@@ -28,10 +28,6 @@ TOO_SHORT = 'too_short'
 FAILED = 'failed'
 BAD_ROW = 'bad_row'  # an annotation row that could not be read
 SKIP_KINDS = (MISSING, CORRUPT, TOO_SHORT, FAILED, BAD_ROW)
-
-# Frame pairs per flow.tvl1 call: bounds the float32 flow held at once.
-_FLOW_CHUNK = 16
-
 
 class Job(NamedTuple):
   """One clip to build.
@@ -150,20 +146,11 @@ def encode_frames(frames, opts: Options, path: str = '<frames>'):
 def flow_of(gray: np.ndarray, opts: Options) -> np.ndarray:
   """uint8 quantised TV-L1 flow [T-1,H,W,2] of grayscale frames, in chunks.
 
-  Equal to ``flow.quantize(flow.tvl1(gray, **params))``: pairs are
-  independent unless ``useInitialFlow`` is set, in which case the whole clip
-  goes in one call.
+  ``flow.quantised_flow``, equal to ``flow.quantize(flow.tvl1(gray,
+  **params))`` (the whole clip in one call under ``useInitialFlow``).
   """
-  params = dict(opts.tvl1_params)
-  t = gray.shape[0]
-  if params.get('useInitialFlow'):
-    return flow.quantize(flow.tvl1(gray, opts.flow_backend, **params))
-  out = np.empty((max(t - 1, 0),) + gray.shape[1:] + (2,), np.uint8)
-  for i in range(0, t - 1, _FLOW_CHUNK):
-    chunk = gray[i:i + _FLOW_CHUNK + 1]
-    out[i:i + len(chunk) - 1] = flow.quantize(
-        flow.tvl1(chunk, opts.flow_backend, **params))
-  return out
+  return flow.quantised_flow(gray, opts.flow_backend,
+                             **dict(opts.tvl1_params))
 
 
 def make_example(job: Job, jpegs, flow_u8, source_fps: float,

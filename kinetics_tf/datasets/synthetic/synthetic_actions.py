@@ -112,7 +112,7 @@ def clip_arrays(config: SyntheticActionsConfig, job: clips.Job):
                              config.num_frames)
   if not config.with_flow:
     return frames, None
-  from kinetics_tf.data import video as video_lib  # pylint: disable=g-import-not-at-top
+  from flow import decoding as video_lib  # pylint: disable=g-import-not-at-top
   return frames, clips.flow_of(video_lib.to_gray(frames),
                                clip_options(config))
 

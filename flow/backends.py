@@ -1,0 +1,98 @@
+"""The TV-L1 backends' parameters, and which backend runs.
+
+Both backends take OpenCV's ``DualTVL1OpticalFlow`` parameters under OpenCV's
+names: 'opencv' (``cv2.optflow``, in ``flow.tvl1``) and 'tf' (``flow.tvl1_tf``,
+OpenCV's algorithm in TensorFlow/XLA).  ``flow.tvl1`` and ``flow.tvl1_tf``
+both import this module and neither imports the other at import time.
+"""
+
+import cv2
+
+from flow.constants import AUTO, BACKENDS, CHOICES, DEFAULT_BACKEND
+
+# cv2.optflow.DualTVL1OpticalFlow_create's keywords and OpenCV's defaults
+# (OpenCV spells 'innnerIterations' with three n's; 'lambda' is a Python
+# keyword, so OpenCV calls it 'lambda_').
+OPENCV_DEFAULTS = {
+    'tau': 0.25,
+    'lambda_': 0.15,
+    'theta': 0.3,
+    'nscales': 5,
+    'warps': 5,
+    'epsilon': 0.01,
+    'innnerIterations': 30,
+    'outerIterations': 10,
+    'scaleStep': 0.8,
+    'gamma': 0.0,
+    'medianFiltering': 5,
+    'useInitialFlow': False,
+}
+
+# Spellings accepted besides OpenCV's own.
+_ALIASES = {'lambda': 'lambda_', 'innerIterations': 'innnerIterations'}
+
+
+def tvl1_params(**params) -> dict:
+  """OpenCV's defaults updated with `params`, under OpenCV's keyword names.
+
+  Raises:
+    ValueError: a parameter OpenCV's DualTVL1 does not have.
+  """
+  out = dict(OPENCV_DEFAULTS)
+  for name, value in params.items():
+    key = _ALIASES.get(name, name)
+    if key not in out:
+      raise ValueError(
+          f'unknown TV-L1 parameter {name!r}; allowed: '
+          f'{sorted(OPENCV_DEFAULTS) + sorted(_ALIASES)}')
+    out[key] = value
+  return out
+
+
+def tf_unsupported(params: dict) -> str:
+  """Why the TF backend cannot run these DualTVL1 parameters ('' if it can)."""
+  p = tvl1_params(**params)
+  if p['gamma'] != 0:
+    return 'gamma != 0 (the illumination term)'
+  if p['useInitialFlow']:
+    return 'useInitialFlow (pairs chained one after another)'
+  if p['medianFiltering'] not in (0, 1, 5):
+    return f'medianFiltering={p["medianFiltering"]} (it has 5x5 or none)'
+  return ''
+
+
+def choose_backend(backend: str = DEFAULT_BACKEND, **params) -> str:
+  """The TV-L1 backend to run: `backend` itself, or what 'auto' picks.
+
+  'auto' picks 'tf' (flow.tvl1_tf: OpenCV's stopping rule one pair at a
+  time on CPUs, the fixed budget in batches on an accelerator) whenever it
+  supports the parameters, else 'opencv'.  Measured on a 2-core CPU
+  (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
+  pair 5-8x faster than OpenCV at every frame size from 64x48 to 340x256,
+  after a compile of about 10 s per frame size per process, repaid after 7
+  pairs at 340x256 and 120-140 at 64x48; on an accelerator it runs batches.  Its
+  flow differs from OpenCV's by 0.003-0.02 px on average, a tenth of one
+  step of the uint8 storage (0.157 px).
+
+  Raises:
+    ValueError: an unknown backend or parameter.
+  """
+  if backend == AUTO:
+    return 'opencv' if tf_unsupported(params) else 'tf'
+  if backend not in BACKENDS:
+    raise ValueError(f'unknown flow backend {backend!r}; use one of '
+                     f'{CHOICES}')
+  return backend
+
+
+def pin_threads(threads: int, tensorflow: bool) -> None:
+  """Sets OpenCV's thread pool, and TensorFlow's when `tensorflow` (the TF
+  backend computes the flow) and TF has not started in this process yet."""
+  cv2.setNumThreads(threads)
+  if tensorflow:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    try:
+      tf.config.threading.set_intra_op_parallelism_threads(threads)
+      tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already running here: keep its pool.
+      pass
