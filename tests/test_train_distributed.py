@@ -165,16 +165,6 @@ def _train_cmd(model_dir, data_dir, max_steps):
           '--log_every=10', '--patience=1', '--base_lr=0.01']
 
 
-@pytest.fixture(scope='module')
-def tiny_data_dir(tmp_path_factory):
-  """synthetic_actions/tiny, built once for this module."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
-  data_dir = str(tmp_path_factory.mktemp('tfds'))
-  tfds.builder('synthetic_actions/tiny', data_dir=data_dir).download_and_prepare()
-  return data_dir
-
-
 def _replay_plateau(history, base_lr, patience):
   """LRs the plateau rule gives for the recorded validation losses."""
   from kinetics_tf.training.plateau import Plateau  # pylint: disable=g-import-not-at-top
