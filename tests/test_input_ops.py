@@ -4,16 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import eager_and_mapped
 from kinetics_tf.input import ops
 from kinetics_tf.input import train_pipeline
-
-
-def both(fn, *args):
-  """Runs fn(*args) eagerly and inside tf.data.map; returns both as numpy."""
-  eager = fn(*args)
-  ds = tf.data.Dataset.from_tensors(tuple(args)).map(lambda *a: fn(*a))
-  graph = next(iter(ds))
-  return tf.nest.map_structure(np.asarray, (eager, graph))
 
 
 def over_seeds(fn, num, *args):
@@ -33,12 +26,12 @@ def coded_video(num_frames=12, height=10, width=14):
 
 
 def test_temporal_indices_loop_and_stride():
-  eager, graph = both(lambda s: ops.temporal_indices(s, 5, 5, 12),
+  eager, graph = eager_and_mapped(lambda s: ops.temporal_indices(s, 5, 5, 12),
                       tf.constant(3))
   np.testing.assert_array_equal(eager, [3, 8, 1, 6, 11])
   np.testing.assert_array_equal(graph, eager)
   # A 3-frame clip looped to 7 frames.
-  eager, graph = both(lambda s: ops.temporal_indices(s, 7, 1, 3),
+  eager, graph = eager_and_mapped(lambda s: ops.temporal_indices(s, 7, 1, 3),
                       tf.constant(0))
   np.testing.assert_array_equal(eager, [0, 1, 2, 0, 1, 2, 0])
   np.testing.assert_array_equal(graph, eager)
@@ -78,7 +71,8 @@ def test_random_crop_bounds_and_same_window_for_all_frames():
 
 
 def test_centre_crop_and_too_large_crop():
-  eager, graph = both(lambda v: ops.centre_crop(v, 4), coded_video())
+  eager, graph = eager_and_mapped(lambda v: ops.centre_crop(v, 4),
+                                  coded_video())
   np.testing.assert_array_equal(eager, graph)
   np.testing.assert_array_equal(eager[0, :, 0, 1], [3, 4, 5, 6])
   np.testing.assert_array_equal(eager[0, 0, :, 2], [5, 6, 7, 8])
@@ -105,7 +99,7 @@ def test_flip_is_consistent_across_frames():
 def test_flip_flow_negates_x_only():
   rng = np.random.default_rng(0)
   flow = rng.uniform(-1, 1, (3, 4, 5, 2)).astype(np.float32)
-  eager, graph = both(ops.flip_flow, flow)
+  eager, graph = eager_and_mapped(ops.flip_flow, flow)
   np.testing.assert_allclose(eager, graph)
   np.testing.assert_allclose(eager[..., 0], -flow[:, :, ::-1, 0])
   np.testing.assert_allclose(eager[..., 1], flow[:, :, ::-1, 1])
@@ -117,10 +111,10 @@ def test_flip_flow_negates_x_only():
 
 def test_scaling_and_normalisation():
   values = np.array([[[[0, 127, 255]]]], np.uint8)
-  eager, graph = both(ops.scale_to_unit, values)
+  eager, graph = eager_and_mapped(ops.scale_to_unit, values)
   np.testing.assert_allclose(eager.ravel(), [-1, 127 / 127.5 - 1, 1])
   np.testing.assert_allclose(graph, eager)
-  eager, graph = both(ops.imagenet_normalize, values)
+  eager, graph = eager_and_mapped(ops.imagenet_normalize, values)
   expect = (np.array([0, 127, 255]) / 255 - [0.485, 0.456, 0.406]) / [
       0.229, 0.224, 0.225]
   np.testing.assert_allclose(eager.ravel(), expect, rtol=1e-5)
@@ -131,7 +125,7 @@ def test_scaling_and_normalisation():
 
 def test_dequantize_flow_matches_bound():
   u8 = np.array([0, 255, 64, 191], np.uint8).reshape(1, 1, 2, 2)
-  eager, graph = both(ops.dequantize_flow, u8)
+  eager, graph = eager_and_mapped(ops.dequantize_flow, u8)
   np.testing.assert_allclose(eager.ravel(), u8.ravel() / 127.5 - 1)
   np.testing.assert_allclose(graph, eager)
   assert eager.min() == -1 and eager.max() == 1
@@ -139,7 +133,7 @@ def test_dequantize_flow_matches_bound():
 
 def test_stack_flow_channel_order():
   flow = np.arange(10 * 2 * 3 * 2, dtype=np.float32).reshape(10, 2, 3, 2)
-  eager, graph = both(ops.stack_flow, flow)
+  eager, graph = eager_and_mapped(ops.stack_flow, flow)
   assert eager.shape == (2, 3, 20)
   np.testing.assert_array_equal(graph, eager)
   for t in range(10):
@@ -154,7 +148,8 @@ def test_gather_frames_decodes_only_sampled_jpegs():
   video = np.zeros((4, 8, 8, 3), np.uint8)
   video[2] = 200
   encoded = tf.stack([tf.io.encode_jpeg(f, quality=100) for f in video])
-  eager, graph = both(lambda e: ops.gather_frames(e, [2, 0]), encoded)
+  eager, graph = eager_and_mapped(
+      lambda e: ops.gather_frames(e, [2, 0]), encoded)
   assert eager.shape == (2, 8, 8, 3)
   np.testing.assert_array_equal(graph, eager)
   assert abs(int(eager[0].mean()) - 200) <= 2 and eager[1].max() <= 2
@@ -176,7 +171,7 @@ def example(num_frames=40, size=16, label=3):
     ('convnet_lstm', (25, 8, 8, 3))])
 def test_pipeline_footprints(model, shape):
   ex = example()
-  (x, label), (gx, glabel) = both(
+  (x, label), (gx, glabel) = eager_and_mapped(
       lambda e, s: train_pipeline.preprocess(e, model, 8, seed=s), ex,
       tf.constant([5, 5], tf.int64))
   assert x.shape == shape and gx.shape == shape
