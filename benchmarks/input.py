@@ -243,7 +243,18 @@ def _build(args) -> Sets:
       'rgb128': dict(short_side=args.c3d_side, with_flow=False),
       'flow340': dict(short_side=args.short_side, with_flow=True,
                       flow_format='png', with_video=False),
+      # The streams' training configs: the train split in records of one
+      # frame (RGB) or of N flow fields (flow), StorageConfig's
+      # train_record_frames.
+      'rgb340_frames': dict(short_side=args.short_side, with_flow=False,
+                            train_record_frames=1),
   }
+  for n in args.record_fields:
+    for fmt in args.layouts:
+      if fmt != 'zlib':
+        sets[f'flow340_{fmt}_r{n}'] = dict(
+            short_side=args.short_side, with_flow=True, flow_format=fmt,
+            with_video=False, train_record_frames=n)
   paths = {}
   started = time.perf_counter()
   try:
@@ -291,7 +302,10 @@ def _build(args) -> Sets:
   zlib = one('rgb340_flow_zlib')['flow']
   assert np.array_equal(zlib, lossless), 'png and zlib layouts differ'
   sizes = {}
+  records = {}
   for name in sets:
+    records[name] = tfds.builder_from_directory(
+        paths[name]).info.splits['train'].num_examples
     files = list(pathlib.Path(paths[name]).glob('*-train.tfrecord-*'))
     sizes[name] = sum(f.stat().st_size for f in files)
   fields = lossless.shape[0]
@@ -303,6 +317,7 @@ def _build(args) -> Sets:
       'jpeg_err_max_px': float(err.max() * step_px),
       'jpeg_err_mean_px': float(err.mean() * step_px),
       'record_bytes': sizes,
+      'records': records,
       'flow_kb_per_field': {
           f: (sizes[f'rgb340_flow{s}'] - sizes['rgb340']) / fields / 1e3
           for f, s in (('png', ''), ('jpeg', '_jpeg'), ('zlib', '_zlib'))},
@@ -348,12 +363,20 @@ def _cases(args, sets: Sets):
         layouts.append(('png, flow-only set', 'flow340'))
       if model == 'rgb' and mode == 'train':
         layouts.append(('from rgb+flow set', 'rgb340_flow'))
+        layouts.append(('one frame per record', 'rgb340_frames'))
+      if model == 'flow' and mode == 'train':
+        layouts += [(f'{fmt}, {n} fields per record', f'flow340_{fmt}_r{n}')
+                    for n in args.record_fields for fmt in args.layouts
+                    if fmt != 'zlib']
       if mode == 'train' and args.k > 1 and model in ('rgb', 'flow'):
         layouts.append((layouts[0][0], layouts[0][1], args.k))
       for tag, name, *k in layouts:
+        # TFDS reads a file through an 8 MiB buffer: a record of one frame
+        # or ten fields needs hundreds of samples for the bytes read (and
+        # the reads' CPU) to show at their steady-state rate.
         lib = {'kind': 'lib', 'mode': mode, 'model': model, 'crop': crop,
-               'n': n, 'data_path': sets.paths[name],
-               'threads': args.threads}
+               'n': args.record_examples if 'per record' in tag else n,
+               'data_path': sets.paths[name], 'threads': args.threads}
         if k:
           lib['k'] = k[0]
           tag = f'{tag}, ' if tag else ''
@@ -434,6 +457,9 @@ def main(argv=None):
   p.add_argument('--seconds', type=float, default=10.0)
   p.add_argument('--examples', type=int, default=30,
                  help='timed training examples per case')
+  p.add_argument('--record_examples', type=int, default=600,
+                 help='timed training examples per case of the per-record '
+                 'sets (over 2x the records in TFDS\'s 8 MiB read buffer)')
   p.add_argument('--dense_examples', type=int, default=3,
                  help='timed clips per dense case')
   p.add_argument('--k', type=int, default=8,
@@ -452,6 +478,9 @@ def main(argv=None):
   p.add_argument('--models', default=','.join(MODELS))
   p.add_argument('--layouts', default='png,jpeg,zlib',
                  help='flow layouts measured')
+  p.add_argument('--record_fields', default='10,25',
+                 help='flow fields per training record of the per-record '
+                 'flow sets measured')
   args = p.parse_args(argv)
   if args.child:
     spec = json.loads(args.child)
@@ -466,6 +495,7 @@ def main(argv=None):
   args.modes = args.modes.split(',')
   args.models = args.models.split(',')
   args.layouts = args.layouts.split(',')
+  args.record_fields = [int(n) for n in args.record_fields.split(',') if n]
   import cv2  # pylint: disable=g-import-not-at-top
   import platform  # pylint: disable=g-import-not-at-top
   started = time.perf_counter()
@@ -486,8 +516,9 @@ def main(argv=None):
   print(f'clip: {CLIP}, {args.seconds:g} s -> {sets.num_frames[args.short_side]}'
         f' frames {w}x{h} (side {args.short_side}), {st["fields"]} flow '
         f'fields; side {args.c3d_side} for C3D; built in {st["build_s"]:.0f} s')
-  print('stored per clip: ' + ', '.join(
-      f'{k} {_fmt_bytes(v)}' for k, v in st['record_bytes'].items()))
+  print('stored per clip (train records): ' + ', '.join(
+      f'{k} {_fmt_bytes(v)} ({st["records"][k]})'
+      for k, v in st['record_bytes'].items()))
   print('flow per field: ' + ', '.join(
       f'{k} {v:.1f} kB' for k, v in st['flow_kb_per_field'].items()))
   print(f'JPEG flow (q95) against lossless: max {st["jpeg_err_max_steps"]} '
@@ -523,14 +554,17 @@ def main(argv=None):
             f'{ratio:.2f}x | {r["ex_per_s"]:.1f} | {ref["ex_per_s"]:.1f} | '
             f'{_fmt_bytes(r["bytes"])} | {_fmt_bytes(ref["bytes"])} | '
             f'{r["rss_mib"]:.0f} | {ref["rss_mib"]:.0f} |')
-      if (mode == 'train' and '(from' not in label and '(zlib' not in label
-          and 'K=' not in label):
+      # Targets on each model's training input: the record-per-frame /
+      # per-stack configs for the two streams, whole clips for the others.
+      if mode == 'train' and (model in ('c3d', 'convnet_lstm') or
+                              'per record' in label):
         limit = 3.0 if label.startswith('flow (png') else 1.5
         targets.append((f'{label}: {ratio:.2f}x the reference (target '
                         f'<= {limit}x)', ratio <= limit))
     if mode == 'train':
       zlib = results.get(('train', 'flow (zlib)'))
-      for label in ('flow (png)', 'flow (png, flow-only set)'):
+      for label in [f'flow (png, {n} fields per record)'
+                    for n in args.record_fields]:
         png = results.get(('train', label))
         if png and zlib:
           gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']

@@ -18,7 +18,8 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
       [sys.executable, 'benchmarks/input.py', '--short_side', '40',
        '--c3d_side', '32', '--crop', '32', '--c3d_crop', '24', '--seconds',
        '1', '--examples', '3', '--dense_examples', '1', '--models', 'flow',
-       '--layouts', 'png', '--k', '2', '--cache_dir', str(tmp_path)],
+       '--layouts', 'png', '--k', '2', '--record_fields', '10',
+       '--record_examples', '30', '--cache_dir', str(tmp_path)],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
   out = done.stdout
@@ -26,17 +27,21 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
   err = re.search(r'JPEG flow \(q95\) against lossless: max (\d+) steps', out)
   assert err and 0 < int(err.group(1)) < 64
   rows = ROW.findall(out)
-  # Training (one sample per read, then K = 2), then dense.
+  # Training (one sample per read, records of 10 fields, then K = 2), then
+  # dense (whole clips only).
   assert [r[0] for r in rows] == [
-      'flow (png)', 'flow (png, flow-only set)', 'flow (png, K=2)',
+      'flow (png)', 'flow (png, flow-only set)',
+      'flow (png, 10 fields per record)', 'flow (png, K=2)',
       'flow (png)', 'flow (png, flow-only set)']
   for row in rows:
     assert all(float(v) > 0 for v in row[1:7])
   assert re.search(r'flow \(png\): [\d.]+-[\d.]+ cores', out)
-  assert re.search(r'^  (PASS|MISS) flow \(png\): [\d.]+x the reference', out,
-                   re.M)
+  assert re.search(r'^  (PASS|MISS) flow \(png, 10 fields per record\): '
+                   r'[\d.]+x the reference', out, re.M)
+  # 24 fields in records of 10: two records, the last holding 14.
+  assert re.search(r'flow340_png_r10 [\d.]+ kB \(2\)', out), out
   # The cached build is reused by a second run.
-  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 6
+  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 8
 
 
 def test_learning_section_at_tiny_sizes(tmp_path):

@@ -3,7 +3,7 @@
 ``BuildClips`` is what a builder's ``_generate_examples`` returns when the
 build is given a Beam runner or options (``tfds build
 --beam_pipeline_options=...``): jobs are spread over workers, each runs
-``clips.process``, built clips flow on to TFDS's writer and skipped clips are
+``clips.build``, built clips flow on to TFDS's writer and skipped clips are
 collected into the split's report part file.  Imported only for Beam builds.
 """
 
@@ -16,7 +16,7 @@ _SKIPPED = 'skipped'
 
 
 class _BuildFn(beam.DoFn):
-  """clips.process on one job: (key, example) out, or a tagged Skip."""
+  """clips.build on one job: its (key, example) records out, or a tagged Skip."""
 
   def __init__(self, source, opts: clips.Options):
     super().__init__()
@@ -28,14 +28,14 @@ class _BuildFn(beam.DoFn):
     cv2.setNumThreads(1)  # one core per Beam worker thread/process
 
   def process(self, job: clips.Job):
-    result = clips.process(job, self._source, self._opts)
+    result = clips.build(job, self._source, self._opts)
     if isinstance(result, clips.Skip):
       beam.metrics.Metrics.counter('kinetics_tf',
                                    f'{job.split}_{result.kind}').inc()
       yield beam.pvalue.TaggedOutput(_SKIPPED, result)
     else:
       beam.metrics.Metrics.counter('kinetics_tf', f'{job.split}_built').inc()
-      yield result
+      yield from result
 
 
 def _write_report(skips, path):

@@ -14,6 +14,11 @@ Generation runs one of two ways, with the same per-clip code
   (benchmarks/build.py measures both); the streaming path holds a few clips
   at a time plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
 
+Every builder's config subclasses ``StorageConfig`` (how clips are stored:
+frame size, flow, its layout, records per clip), and the base class turns it
+into ``clips.Options`` and the dataset's features; a builder adds only where
+its clips come from.
+
 Either way a missing or corrupt clip is skipped and written to
 ``build_report.csv`` in the dataset folder (split, clip id, status, reason),
 ``build_summary.json`` counts built / missing / corrupt clips per split, and
@@ -33,6 +38,50 @@ from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 
 
+@dataclasses.dataclass(eq=False)
+class StorageConfig(tfds.core.BuilderConfig):
+  """How a clip dataset stores its clips: what every builder's config shares.
+
+  Attributes:
+    short_side: shorter side of the stored frames, resized bilinearly with
+      the aspect ratio kept (None = as decoded).  §4.4: 340 for the
+      ResNet-50 models, 128 for the 3D ConvNet.
+    with_flow: compute and store TV-L1 flow.
+    tvl1_params: DualTVL1 parameters as (name, value) pairs (empty =
+      OpenCV's defaults, as the paper's flow).
+    jpeg_quality: quality of the stored JPEG frames.
+    flow_format: how flow is stored (``features.FLOW_FORMATS``): 'png'
+      (lossless, one image per field: the default), 'jpeg' (lossy) or
+      'zlib' (one tensor per clip: the layout of the builders' versions
+      before ``PER_FIELD_FLOW_VERSION``, which store it whatever this says).
+    with_video: store the RGB frames; False (with flow) makes a flow-only
+      set, read by the flow stream without the frames' bytes.
+    train_record_frames: None = one record per clip in every split; N = the
+      'train' split stores each clip as records of N consecutive frames (N
+      flow fields in a set with flow), the last record taking the remainder
+      (N to 2N-1), so that a training sample reads only the record its
+      footprint lies in (``features.py``, "Records"); validation and test
+      keep whole clips for the dense test protocol.  For the one-frame RGB
+      stream and the 10-field flow stream (Table 3); a longer footprint
+      (ConvNet+LSTM, C3D) needs whole clips.
+    max_seconds: decode at most this many seconds of each file (None = all).
+  """
+  short_side: Optional[int] = None
+  with_flow: bool = False
+  tvl1_params: tuple = ()
+  jpeg_quality: int = features_lib.JPEG_QUALITY
+  flow_format: str = features_lib.FLOW_PNG
+  with_video: bool = True
+  train_record_frames: Optional[int] = None
+  max_seconds: Optional[float] = None
+
+  def __post_init__(self):
+    n = self.train_record_frames
+    if n is not None and n < 1:
+      raise ValueError(f'config {self.name!r}: train_record_frames must be '
+                       f'None or >= 1, not {n}')
+
+
 # Environment variable naming the TV-L1 backend of builds run by `tfds build`.
 FLOW_BACKEND_ENV = 'KINETICS_TF_FLOW_BACKEND'
 
@@ -48,8 +97,9 @@ def per_field_flow_note(previous: str) -> str:
 class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """A GeneratorBasedBuilder of clip examples (see the module docstring).
 
-  Subclasses define ``_info``, ``_split_generators`` (returning
-  ``self._splits({split: jobs})``) and ``_clip_options``; ``_source``
+  Subclasses define ``_info`` (with ``self._features(class_names)``) and
+  ``_split_generators`` (returning ``self._splits({split: jobs})``); their
+  configs are ``StorageConfig``s, which ``_clip_options`` reads; ``_source``
   defaults to decoding video files.
 
   Args:
@@ -86,9 +136,26 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                        f' is not one of {flow.CHOICES}')
     self._flow_backend = backend
     self._use_beam = False
+    self._num_clips = {}
 
   def _clip_options(self) -> clips.Options:
-    raise NotImplementedError
+    """The config's storage fields as clips.Options (StorageConfig)."""
+    c = self.builder_config
+    return clips.Options(short_side=c.short_side, with_flow=c.with_flow,
+                         tvl1_params=tuple(c.tvl1_params),
+                         jpeg_quality=c.jpeg_quality,
+                         max_seconds=c.max_seconds)
+
+  def _features(self, class_names, num_frames: Optional[int] = None,
+                height: Optional[int] = None,
+                width: Optional[int] = None) -> tfds.features.FeaturesDict:
+    """The features of this version and config (``features.clip_features``)."""
+    segmented = self.builder_config.train_record_frames is not None
+    return features_lib.clip_features(
+        class_names, self.builder_config.with_flow,
+        None if segmented else num_frames, height, width,
+        flow_format=self._flow_format(), with_video=self._with_video(),
+        with_first_frame=segmented)
 
   def _flow_format(self) -> str:
     """The flow layout of this version and config (features.FLOW_FORMATS).
@@ -118,10 +185,13 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _build(self, jobs: Sequence[clips.Job], split: str):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
-    options = dataclasses.replace(self._clip_options(),
-                                  flow_backend=self._flow_backend,
-                                  flow_format=self._flow_format(),
-                                  with_video=self._with_video())
+    options = dataclasses.replace(
+        self._clip_options(), flow_backend=self._flow_backend,
+        flow_format=self._flow_format(), with_video=self._with_video(),
+        record_frames=(self.builder_config.train_record_frames
+                       if split == 'train' else None),
+        first_frame_feature=(
+            self.builder_config.train_record_frames is not None))
     if self._use_beam:
       # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top
@@ -139,6 +209,10 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """
     out = {}
     for split, split_jobs in jobs.items():
+      # Clips to account for: with several records per clip the split's
+      # example count is not its clip count (finish_report).
+      self._num_clips[split] = len(split_jobs) + len((skips or {}).get(
+          split, ()))
       found = [j for j in split_jobs
                if j.path is not None or j.seed is not None]
       early = list((skips or {}).get(split, ())) + [
@@ -161,9 +235,10 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     self._use_beam = bool(download_config.beam_runner or
                           download_config.beam_options)
     super()._download_and_prepare(dl_manager, download_config)
-    built = {name: info.num_examples
-             for name, info in self.info.splits.items()}
-    line = generate.finish_report(self.data_dir, built,
-                                  f'{self.name}/{self.builder_config.name}')
+    records = {name: info.num_examples
+               for name, info in self.info.splits.items()}
+    line = generate.finish_report(self.data_dir, records,
+                                  f'{self.name}/{self.builder_config.name}',
+                                  num_clips=self._num_clips)
     logging.info(line)
     print('\n' + line, flush=True)

@@ -80,6 +80,10 @@ class Options:
       ('png': lossless, one image per field and channel).
     flow_jpeg_quality: JPEG quality of the 'jpeg' flow layout.
     with_video: store the frames (False: a flow-only set).
+    record_frames: None = one example per clip; N = examples of N
+      consecutive frames (or flow fields) each (``split_records``).
+    first_frame_feature: store the ``first_frame`` feature (the configs
+      with several records per training clip store it in every split).
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -91,6 +95,8 @@ class Options:
   flow_format: str = features_lib.FLOW_PNG
   flow_jpeg_quality: int = features_lib.FLOW_JPEG_QUALITY
   with_video: bool = True
+  record_frames: Optional[int] = None
+  first_frame_feature: bool = False
 
 
 class FileSource:
@@ -169,6 +175,8 @@ def make_example(job: Job, jpegs, flow_u8, source_fps: float,
       'num_frames': np.int32(num_frames),
       'source_fps': np.float32(source_fps),
   }
+  if opts.first_frame_feature:
+    example['first_frame'] = np.int32(0)
   if not opts.with_video:
     del example['video']
   if opts.with_flow:
@@ -201,3 +209,60 @@ def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
     return Skip(job.key, job.split, TOO_SHORT,
                 f'{len(jpegs)} frame: flow needs at least 2')
   return job.key, make_example(job, jpegs, flow_u8, source_fps, opts)
+
+
+def record_bounds(num_units: int, n: int) -> list[tuple[int, int]]:
+  """[start, end) ranges of the records of a clip of ``num_units`` frames (or
+  flow fields), ``n`` per record, the last one taking the remainder.
+
+  ``max(1, num_units // n)`` records: all of ``n`` units but the last, which
+  has ``n`` to ``2n - 1`` (a clip shorter than ``n`` is one record), so that
+  no record is too short for the footprint ``n`` was chosen for.
+  """
+  count = max(1, num_units // n)
+  bounds = [(j * n, (j + 1) * n) for j in range(count)]
+  bounds[-1] = (bounds[-1][0], num_units)
+  return bounds
+
+
+def split_records(key: str, example: dict, n: int) -> list[tuple[str, dict]]:
+  """One clip's example -> (key, example) records of ``n`` frames each.
+
+  The records are cut by ``record_bounds`` over the flow fields when the
+  example has flow (T-1 of them), else over the frames; a record holding
+  fields [a, b) holds frames [a, b) as well, and the last one also the
+  clip's last frame, so every frame and every field is stored once.  Each
+  record keeps the clip's label, id and times, sets ``first_frame`` (the
+  clip's index of its first frame) and ``num_frames`` (its frame count:
+  ``b - a``, or ``T - a`` for the last), and is keyed ``key/first_frame``.
+  Field ``t`` of a record is the motion from the clip's frame
+  ``first_frame + t`` to the next, as in a whole clip.
+  """
+  num_frames = int(example['num_frames'])
+  flow_value = example.get('flow')
+  units = num_frames - 1 if flow_value is not None else num_frames
+  bounds = record_bounds(units, n)
+  out = []
+  for i, (a, b) in enumerate(bounds):
+    last = i == len(bounds) - 1
+    frame_end = num_frames if last else b
+    record = dict(example, first_frame=np.int32(a),
+                  num_frames=np.int32(frame_end - a))
+    if 'video' in example:
+      record['video'] = example['video'][a:frame_end]
+    if flow_value is not None:
+      record['flow'] = ({c: v[a:b] for c, v in flow_value.items()}
+                        if isinstance(flow_value, dict) else flow_value[a:b])
+    out.append((f'{key}/{a:06d}', record))
+  return out
+
+
+def build(job: Job, source, opts: Options) -> Union[list, Skip]:
+  """``process``, then the clip's records: a list of (key, example), one per
+  record (``opts.record_frames``; one for a whole clip), or a Skip."""
+  result = process(job, source, opts)
+  if isinstance(result, Skip):
+    return result
+  if opts.record_frames is None:
+    return [result]
+  return split_records(*result, opts.record_frames)

@@ -16,6 +16,21 @@ Features (names kept so that TF Model Garden's ``VideoTfdsDecoder`` reads
 * ``youtube_id`` (the clip's source id; file stem for non-YouTube sets),
   ``time_start`` / ``time_end`` (float32 s in the source video),
   ``num_frames`` (int32 T), ``source_fps`` (float32, before resampling).
+* ``first_frame`` (int32; only in sets with ``train_record_frames``): the
+  index in its clip of the example's first frame (below).
+
+Records: by default an example is a whole clip.  A TFRecord is read and
+parsed whole, so a training sample of one frame (the RGB stream) or ten
+flow fields pays for the clip's 250 frames and 249 fields: 9.7 MB and 26 MB
+at side 340 for 39 kB and 0.6 MB used (docs/BENCHMARKS.md, "Training
+input").  With ``StorageConfig.train_record_frames=N`` the 'train' split
+stores each clip as records of N consecutive frames or flow fields
+(``clips.split_records``; ``num_frames`` is then the record's, ``time_*``
+and ``youtube_id`` its clip's), which TFDS shuffles with every other
+record at write time, so a sample reads one record and a batch mixes
+clips; validation and test keep one record per clip for the dense test
+protocol.  A footprint is sampled within one record: every frame and field
+is used, but a 10-field stack never straddles two records.
 
 Flow layouts (``FLOW_FORMATS``):
 
@@ -122,7 +137,9 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
                   height: Optional[int] = None,
                   width: Optional[int] = None,
                   flow_format: str = FLOW_PNG,
-                  with_video: bool = True) -> tfds.features.FeaturesDict:
+                  with_video: bool = True,
+                  with_first_frame: bool = False
+                  ) -> tfds.features.FeaturesDict:
   """The FeaturesDict of a clip dataset (see the module docstring).
 
   Args:
@@ -134,6 +151,8 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
     with_video: whether to store the frames; False (with flow) makes a
       flow-only set, whose records the flow stream reads without the RGB
       frames' bytes (docs/BENCHMARKS.md, "Training input").
+    with_first_frame: store ``first_frame`` (sets whose training clips are
+      several records; see "Records" in the module docstring).
   """
   if not (with_video or with_flow):
     raise ValueError('a clip dataset stores frames, flow or both')
@@ -146,6 +165,8 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
       'num_frames': tfds.features.Scalar(dtype=np.int32),
       'source_fps': tfds.features.Scalar(dtype=np.float32),
   }
+  if with_first_frame:
+    feats['first_frame'] = tfds.features.Scalar(dtype=np.int32)
   if with_video:
     feats['video'] = tfds.features.Video(shape=(t, h, w, 3),
                                          encoding_format='jpeg')

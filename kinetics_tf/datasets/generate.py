@@ -1,6 +1,6 @@
 """Local, streaming generation of clip examples, and the build report with its summary.
 
-``local_examples`` runs ``clips.process`` over jobs in this process or in a
+``local_examples`` runs ``clips.build`` over jobs in this process or in a
 few worker processes, yields examples as they are built (at most a few clips
 in flight, so memory does not grow with the number of clips) and writes every
 skipped clip to a report part file as it goes.  ``finish_report`` merges the
@@ -16,7 +16,7 @@ import json
 import logging
 import multiprocessing
 import os
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 from etils import epath
 import tqdm
@@ -85,7 +85,7 @@ def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
     num_workers: processes building clips (1 = this process).
     desc: progress bar label.
   """
-  fn = functools.partial(clips.process, source=source, opts=opts)
+  fn = functools.partial(clips.build, source=source, opts=opts)
   counts = collections.Counter()
   with epath.Path(report_path).open('w') as f, _mapper(num_workers) as mapper:
     writer = csv.writer(f)
@@ -101,7 +101,7 @@ def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
                      result.reason)
         continue
       counts['built'] += 1
-      yield result
+      yield from result
     bar.close()
   if not counts['built'] and jobs:
     # TFDS cannot write an empty split; say why instead of its bare assert.
@@ -111,31 +111,45 @@ def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
         'video files (or leave this split\'s CSV out) and build again.')
 
 
-def finish_report(data_dir, built: dict, name: str = '') -> str:
+def finish_report(data_dir, built: dict, name: str = '',
+                  num_clips: Optional[dict] = None) -> str:
   """Merges the split report parts, writes the summary files, returns its line.
 
   Args:
     data_dir: the dataset folder (holds the part files).
     built: split -> number of examples written.
     name: dataset name for the summary line.
+    num_clips: split -> clips attempted (built or skipped), where a clip may
+      be several examples (``StorageConfig.train_record_frames``): the
+      built clips are then those not skipped, and the summary also gives
+      the examples as 'records'.
 
   Returns:
     One line: built / missing / corrupt (/ too short / failed) per split.
   """
   data_dir = epath.Path(data_dir)
-  counts = {s: collections.Counter(built=n) for s, n in built.items()}
   rows = []
   for part in sorted(data_dir.glob(_PART.format(split='*'))):
     with part.open() as f:
       rows.extend(tuple(r) for r in csv.reader(f) if r)
     part.unlink()
+  skipped = collections.Counter(split for split, *_ in rows)
+  counts = {}
+  for s, n in built.items():
+    clips_built = n
+    if num_clips and s in num_clips:
+      clips_built = num_clips[s] - skipped[s]
+    counts[s] = collections.Counter(built=clips_built)
+    if clips_built != n:
+      counts[s]['records'] = n
   for split, _, kind, _ in rows:
     counts.setdefault(split, collections.Counter(built=0))[kind] += 1
   with (data_dir / REPORT).open('w') as f:
     writer = csv.writer(f)
     writer.writerow(REPORT_COLUMNS)
     writer.writerows(sorted(rows))
-  summary = {s: {k: c[k] for k in ('built',) + clips.SKIP_KINDS}
+  summary = {s: {k: c[k] for k in ('built',) + clips.SKIP_KINDS +
+                 (('records',) if 'records' in c else ())}
              for s, c in counts.items()}
   (data_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
   return summary_line(summary, name)
@@ -151,6 +165,9 @@ def summary_line(summary: dict, name: str = '') -> str:
     kinds += [f'{c[k]} {k.replace("_", " ")}'
               for k in (clips.TOO_SHORT, clips.FAILED, clips.BAD_ROW)
               if c.get(k)]
+    if 'records' in c:
+      kinds[0] += f' ({c["records"]} records)'
+
     parts.append(f'{split} ' + ', '.join(kinds))
   prefix = f'{name}: ' if name else ''
   return prefix + '; '.join(parts) + f' (skipped clips: {REPORT})'

@@ -24,6 +24,7 @@ video's file stem, ``time_start`` 0.
 
 import dataclasses
 import os
+from typing import Optional
 
 import tensorflow_datasets as tfds
 
@@ -32,7 +33,6 @@ from kinetics_tf.data import annotations
 from kinetics_tf.data import splits as splits_lib
 from kinetics_tf.datasets import builder as builder_lib
 from kinetics_tf.datasets import clips
-from kinetics_tf.datasets import features as features_lib
 
 # TFDS's own UCF-101 label file: the 101 names in classInd.txt order.
 _UCF_LABELS = 'video/ucf101_labels.txt'
@@ -54,29 +54,16 @@ def ucf101_class_names() -> tuple:
 
 
 @dataclasses.dataclass(eq=False)
-class LocalSplitConfig(tfds.core.BuilderConfig):
-  """Which official split, and what is stored.
+class LocalSplitConfig(builder_lib.StorageConfig):
+  """Which official split, and what is stored: ``StorageConfig``'s fields
+  (shorter side 340 and flow by default) and
 
   Attributes:
     split: official split number, 1..3.
-    short_side: shorter side of the stored frames (None = as downloaded).
-    with_flow: store TV-L1 flow.
-    tvl1_params: DualTVL1 parameters as (name, value) pairs.
-    jpeg_quality: quality of the stored JPEG frames.
-    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
-      (lossless, one image per field: the default), 'jpeg' (lossy) or
-      'zlib' (one tensor per clip, the layout of versions before 1.2.0,
-      which store it whatever this says).
-    with_video: store the RGB frames; False (with flow) makes a flow-only
-      set, read by the flow stream without the frames' bytes.
   """
   split: int = 1
-  short_side: int = constants.RESNET_SHORT_SIDE
+  short_side: Optional[int] = constants.RESNET_SHORT_SIDE
   with_flow: bool = True
-  tvl1_params: tuple = ()
-  jpeg_quality: int = features_lib.JPEG_QUALITY
-  flow_format: str = features_lib.FLOW_PNG
-  with_video: bool = True
 
 
 def _configs():
@@ -156,18 +143,9 @@ class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
         description=self.__doc__,
-        features=features_lib.clip_features(self._class_names(),
-                                            self.builder_config.with_flow,
-                                            flow_format=self._flow_format(),
-                                            with_video=self._with_video()),
+        features=self._features(self._class_names()),
         supervised_keys=self._supervised_keys(),
     )
-
-  def _clip_options(self) -> clips.Options:
-    c = self.builder_config
-    return clips.Options(short_side=c.short_side, with_flow=c.with_flow,
-                         tvl1_params=c.tvl1_params,
-                         jpeg_quality=c.jpeg_quality)
 
   def _check_classes(self, found, split_dir):
     if tuple(found) != self._class_names():

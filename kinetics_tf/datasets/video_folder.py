@@ -21,7 +21,6 @@ import tensorflow_datasets as tfds
 from kinetics_tf.data import annotations
 from kinetics_tf.datasets import builder as builder_lib
 from kinetics_tf.datasets import clips
-from kinetics_tf.datasets import features as features_lib
 
 SPLITS = ('train', 'validation', 'test')
 _SPLIT_FOLDERS = {'train': 'train', 'validation': 'validation',
@@ -29,16 +28,14 @@ _SPLIT_FOLDERS = {'train': 'train', 'validation': 'validation',
 
 
 @dataclasses.dataclass(eq=False)
-class VideoFolderConfig(tfds.core.BuilderConfig):
+class VideoFolderConfig(builder_lib.StorageConfig):
   """A folder of class sub-folders and how to store it (video_folder_config
-  fills ``class_names`` from the folder).
+  fills ``class_names`` from the folder): ``StorageConfig``'s fields
+  (shorter side 128, flow and 10 s per video by default) and
 
   Attributes:
     root: the folder.
     class_names: class folder names, in label order.
-    short_side, with_flow, tvl1_params, jpeg_quality, flow_format,
-      with_video: as kinetics400.
-    max_seconds: seconds decoded from the start of each video.
     split_fractions: (train, validation, test) shares when ``root`` has no
       split folders.
   """
@@ -46,10 +43,6 @@ class VideoFolderConfig(tfds.core.BuilderConfig):
   class_names: tuple = ()
   short_side: Optional[int] = 128
   with_flow: bool = True
-  tvl1_params: tuple = ()
-  jpeg_quality: int = features_lib.JPEG_QUALITY
-  flow_format: str = features_lib.FLOW_PNG
-  with_video: bool = True
   max_seconds: Optional[float] = 10.0
   split_fractions: tuple = (0.7, 0.1, 0.2)
 
@@ -154,18 +147,9 @@ class VideoFolder(builder_lib.ClipBuilder):
     c = self.builder_config
     return self.dataset_info_from_configs(
         description=f'Videos of {c.root}, one sub-folder per class.',
-        features=features_lib.clip_features(c.class_names, c.with_flow,
-                                            flow_format=self._flow_format(),
-                                            with_video=self._with_video()),
+        features=self._features(c.class_names),
         supervised_keys=self._supervised_keys(),
     )
-
-  def _clip_options(self) -> clips.Options:
-    c = self.builder_config
-    return clips.Options(short_side=c.short_side, with_flow=c.with_flow,
-                         tvl1_params=c.tvl1_params,
-                         jpeg_quality=c.jpeg_quality,
-                         max_seconds=c.max_seconds)
 
   def _split_generators(self, dl_manager):
     del dl_manager

@@ -16,7 +16,12 @@ names; everything else (configs, splits, per-clip code) is shared.
 
 Configs (the same for every version): ``rgb340`` (default) / ``rgb340_flow``:
 shorter side 340 for the ResNet-50 models; ``rgb128`` / ``rgb128_flow``:
-shorter side 128 for the 3D ConvNet (§4.4, SPEC.md); ``trial``: side 128 with
+shorter side 128 for the 3D ConvNet (§4.4, SPEC.md); ``rgb340_frames`` and
+``flow340``: the training input of Two-Stream's RGB and flow streams, whose
+'train' split is stored one record per frame and one per 10 flow fields
+(``StorageConfig.train_record_frames``: a sample then reads 39 kB or 0.6 MB
+instead of a whole clip's 9.7 or 16 MB; docs/BENCHMARKS.md, "Training
+input"), with validation and test whole clips; ``trial``: side 128 with
 flow and a few clips per class, to try the whole road quickly.  All at 25
 fps; flow is TV-L1 with OpenCV's defaults, as the paper's.
 
@@ -42,7 +47,6 @@ from kinetics_tf.data import annotations
 from kinetics_tf.data import classes
 from kinetics_tf.datasets import builder as builder_lib
 from kinetics_tf.datasets import clips
-from kinetics_tf.datasets import features as features_lib
 
 SPLITS = ('train', 'validation', 'test')
 # CSV file stems (lower case) -> split, e.g. train.csv, kinetics_400_val.csv,
@@ -124,31 +128,16 @@ MANUAL_DOWNLOAD_INSTRUCTIONS = KINETICS400.manual_download_instructions
 
 
 @dataclasses.dataclass(eq=False)
-class KineticsConfig(tfds.core.BuilderConfig):
-  """What a Kinetics config stores (any version).
+class KineticsConfig(builder_lib.StorageConfig):
+  """What a Kinetics config stores (any version): ``StorageConfig``'s fields
+  (shorter side 340 by default, §4.4) and
 
   Attributes:
-    short_side: shorter side of the stored frames (None = as downloaded).
-    with_flow: store TV-L1 flow.
     clips_per_class: clips per class kept in (train, validation, test), the
       first ones found in CSV order; None = all.
-    tvl1_params: DualTVL1 parameters as (name, value) pairs (empty = OpenCV's
-      defaults).
-    jpeg_quality: quality of the stored JPEG frames.
-    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
-      (lossless, one image per field: the default), 'jpeg' (lossy) or
-      'zlib' (one tensor per clip, the layout of versions before 1.1.0,
-      which store it whatever this says).
-    with_video: store the RGB frames; False (with flow) makes a flow-only
-      set, read by the flow stream without the frames' bytes.
   """
   short_side: Optional[int] = constants.RESNET_SHORT_SIDE
-  with_flow: bool = False
   clips_per_class: Optional[tuple] = None
-  tvl1_params: tuple = ()
-  jpeg_quality: int = features_lib.JPEG_QUALITY
-  flow_format: str = features_lib.FLOW_PNG
-  with_video: bool = True
 
 
 # The name the configs had when Kinetics-400 was the only version.
@@ -243,6 +232,22 @@ def _configs() -> list:
       KineticsConfig(name='rgb128_flow', with_flow=True, short_side=side128,
                      description='RGB frames and TV-L1 flow, 25 fps, '
                      'shorter side 128.'),
+      # The two streams' training configs (docs/BENCHMARKS.md, "Training
+      # input"): the train split in records of one frame / one stack of
+      # Table 3's 10 flow fields, so that a sample reads what it uses;
+      # validation and test whole clips, for the dense test protocol.
+      KineticsConfig(name='rgb340_frames', train_record_frames=1,
+                     description=(
+                         'RGB frames, 25 fps, shorter side 340; the train '
+                         'split one record per frame (the RGB stream of '
+                         'Two-Stream), validation and test whole clips.')),
+      KineticsConfig(name='flow340', with_flow=True, with_video=False,
+                     train_record_frames=constants.FLOW_STACK,
+                     description=(
+                         'TV-L1 flow only, 25 fps, shorter side 340; the '
+                         'train split one record per 10 flow fields (the '
+                         'flow stream of Two-Stream), validation and test '
+                         'whole clips.')),
       KineticsConfig(name='trial', with_flow=True, short_side=side128,
                      clips_per_class=(4, 2, 2), description=(
                          'RGB + flow, shorter side 128, the first 4 / 2 / 2 '
@@ -273,20 +278,11 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
         description=(f'{v.title} human action clips ({v.num_classes} '
                      'classes), from the official annotation CSVs and '
                      'downloaded clips.'),
-        features=features_lib.clip_features(v.class_names,
-                                            self.builder_config.with_flow,
-                                            flow_format=self._flow_format(),
-                                            with_video=self._with_video()),
+        features=self._features(v.class_names),
         supervised_keys=self._supervised_keys(),
         homepage='https://deepmind.com/research/open-source/kinetics',
         citation=v.citation,
     )
-
-  def _clip_options(self) -> clips.Options:
-    c = self.builder_config
-    return clips.Options(short_side=c.short_side, with_flow=c.with_flow,
-                         tvl1_params=c.tvl1_params,
-                         jpeg_quality=c.jpeg_quality)
 
   def _split_generators(self, dl_manager):
     manual_dir = os.fspath(dl_manager.manual_dir)

@@ -23,7 +23,6 @@ import tensorflow_datasets as tfds
 from flow.constants import FPS
 from kinetics_tf.datasets import builder as builder_lib
 from kinetics_tf.datasets import clips
-from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets.synthetic import renderer as render_lib
 
 SPLITS = ('train', 'validation', 'test')
@@ -34,33 +33,25 @@ SYNTHETIC_TVL1 = (('nscales', 3), ('warps', 2), ('epsilon', 0.1),
 
 
 @dataclasses.dataclass(eq=False)
-class SyntheticActionsConfig(tfds.core.BuilderConfig):
-  """What a synthetic_actions config renders.
+class SyntheticActionsConfig(builder_lib.StorageConfig):
+  """What a synthetic_actions config renders: ``StorageConfig``'s fields
+  (flow with ``SYNTHETIC_TVL1`` by default) and
 
   Attributes:
     size: frame side in pixels (square frames).
     num_frames: frames per clip (a flow stack of 10 needs at least 11).
     clips_per_class: clips of each class in (train, validation, test).
-    with_flow: store TV-L1 flow.
     seed: the seed every clip's render seed derives from.
-    jpeg_quality: quality of the stored JPEG frames.
-    flow_format: how flow is stored (features.FLOW_FORMATS): 'png'
-      (lossless, one image per field: the default), 'jpeg' (lossy) or
-      'zlib' (one tensor per clip, the layout of versions before 1.2.0,
-      which store it whatever this says).
-    with_video: store the RGB frames; False (with flow) makes a flow-only
-      set, read by the flow stream without the frames' bytes.
   """
+  with_flow: bool = True
+  tvl1_params: tuple = SYNTHETIC_TVL1
   size: int = 48
   num_frames: int = 16
   clips_per_class: tuple = (40, 8, 12)
-  with_flow: bool = True
   seed: int = 0
-  jpeg_quality: int = features_lib.JPEG_QUALITY
-  flow_format: str = features_lib.FLOW_PNG
-  with_video: bool = True
 
   def __post_init__(self):
+    super().__post_init__()
     if self.size < 16 or self.num_frames < 2:
       raise ValueError(f'synthetic_actions config {self.name!r}: size must be '
                        f'>= 16 and num_frames >= 2, got {self.size}, '
@@ -100,11 +91,6 @@ def split_jobs(config: SyntheticActionsConfig, split: str) -> list[clips.Job]:
   return jobs
 
 
-def clip_options(config: SyntheticActionsConfig) -> clips.Options:
-  return clips.Options(with_flow=config.with_flow, tvl1_params=SYNTHETIC_TVL1,
-                       jpeg_quality=config.jpeg_quality)
-
-
 def clip_arrays(config: SyntheticActionsConfig, job: clips.Job):
   """(uint8 frames [T,H,W,3], uint8 flow [T-1,H,W,2] or None) of a job, as
   stored before JPEG encoding (the flow is exactly what the dataset holds)."""
@@ -114,7 +100,8 @@ def clip_arrays(config: SyntheticActionsConfig, job: clips.Job):
     return frames, None
   from flow import decoding as video_lib  # pylint: disable=g-import-not-at-top
   return frames, clips.flow_of(video_lib.to_gray(frames),
-                               clip_options(config))
+                               clips.Options(with_flow=True,
+                                             tvl1_params=config.tvl1_params))
 
 
 class SyntheticActions(builder_lib.ClipBuilder):
@@ -154,15 +141,10 @@ class SyntheticActions(builder_lib.ClipBuilder):
             'moving left/right/up/down, rotating clockwise/anticlockwise, '
             'approaching/receding) and eight defined only by appearance (a '
             'coloured pattern on the same plate, wandering at random).'),
-        features=features_lib.clip_features(
-            render_lib.CLASS_NAMES, c.with_flow, c.num_frames, c.size,
-            c.size, flow_format=self._flow_format(),
-            with_video=self._with_video()),
+        features=self._features(render_lib.CLASS_NAMES, c.num_frames, c.size,
+                                c.size),
         supervised_keys=self._supervised_keys(),
     )
-
-  def _clip_options(self) -> clips.Options:
-    return clip_options(self.builder_config)
 
   def _source(self):
     return SyntheticSource(self.builder_config.size,

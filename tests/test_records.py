@@ -1,0 +1,178 @@
+"""Training clips stored as several records (StorageConfig.train_record_frames).
+
+Builds the synthetic set twice from the same seeds, once with one record per
+clip and once with the train split in records of 10 flow fields (and once in
+records of one frame, RGB only), and checks that the records hold exactly
+the clip's frames and fields, that the other splits keep whole clips, that
+the build summary still counts clips, and that a training sample reads one
+record and decodes only its footprint.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kinetics_tf.datasets import builder as builder_lib
+from kinetics_tf.datasets import clips
+from kinetics_tf.datasets import features as features_lib
+from kinetics_tf.datasets import generate
+from kinetics_tf.datasets import synthetic
+from kinetics_tf.input import ops
+from kinetics_tf.input import train_pipeline
+
+SIZE, FRAMES = 32, 24  # 23 flow fields: records [0, 10) and [10, 23).
+NUM_CLASSES = len(synthetic.CLASS_NAMES)
+
+
+def _build(data_dir, name, **kwargs):
+  base = synthetic.SyntheticActions.BUILDER_CONFIGS[1]  # 'tiny'
+  config = dataclasses.replace(base, name=name, size=SIZE, num_frames=FRAMES,
+                               clips_per_class=(1, 1, 0), **kwargs)
+  builder = synthetic.SyntheticActions(config=config, data_dir=data_dir)
+  builder.download_and_prepare()
+  return builder
+
+
+@pytest.fixture(scope='module')
+def sets(tmp_path_factory):
+  data_dir = str(tmp_path_factory.mktemp('records'))
+  return {
+      'whole': _build(data_dir, 'whole'),
+      'fields10': _build(data_dir, 'fields10', train_record_frames=10),
+      'frames1': _build(data_dir, 'frames1', with_flow=False,
+                        train_record_frames=1),
+  }
+
+
+def _plain(builder, split):
+  """Every example of a split, decoded by plain TFDS (no package code)."""
+  return list(tfds.as_numpy(builder.as_dataset(split=split,
+                                               shuffle_files=False)))
+
+
+def test_record_bounds_cover_the_clip_once():
+  assert clips.record_bounds(250, 1) == [(i, i + 1) for i in range(250)]
+  bounds = clips.record_bounds(249, 10)
+  assert len(bounds) == 24 and bounds[-1] == (230, 249)
+  assert clips.record_bounds(20, 10) == [(0, 10), (10, 20)]
+  assert clips.record_bounds(29, 10) == [(0, 10), (10, 29)]
+  assert clips.record_bounds(5, 10) == [(0, 5)]  # shorter: one record
+  for units, n in ((249, 10), (250, 1), (37, 16), (3, 25)):
+    bounds = clips.record_bounds(units, n)
+    covered = [i for a, b in bounds for i in range(a, b)]
+    assert covered == list(range(units))
+    assert all(b - a >= min(n, units) for a, b in bounds)
+
+
+def test_records_hold_exactly_the_clips_frames_and_fields(sets):
+  whole = {ex['youtube_id']: ex for ex in _plain(sets['whole'], 'train')}
+  records = _plain(sets['fields10'], 'train')
+  assert len(whole) == NUM_CLASSES
+  assert len(records) == 2 * NUM_CLASSES
+  seen = {}
+  for rec in records:
+    clip = whole[rec['youtube_id']]
+    a, n = int(rec['first_frame']), int(rec['num_frames'])
+    fields = features_lib.flow_array(rec['flow'])
+    assert rec['label'] == clip['label']
+    assert (rec['time_start'], rec['time_end']) == (clip['time_start'],
+                                                    clip['time_end'])
+    # The very JPEG frames and PNG fields of the clip, at the same indices.
+    np.testing.assert_array_equal(rec['video'], clip['video'][a:a + n])
+    np.testing.assert_array_equal(
+        fields, features_lib.flow_array(clip['flow'])[a:a + len(fields)])
+    seen.setdefault(rec['youtube_id'], []).append((a, n, len(fields)))
+  for key, parts in seen.items():
+    # [0, 10) then the remainder [10, 24) frames / [10, 23) fields.
+    assert sorted(parts) == [(0, 10, 10), (10, FRAMES - 10, FRAMES - 11)], key
+
+
+def test_other_splits_keep_whole_clips_and_the_summary_counts_clips(sets):
+  builder = sets['fields10']
+  features = builder.info.features
+  assert features['first_frame'].dtype == np.int32
+  assert 'first_frame' not in sets['whole'].info.features
+  val = _plain(builder, 'validation')
+  assert len(val) == NUM_CLASSES
+  for ex in val:
+    assert ex['first_frame'] == 0 and ex['num_frames'] == FRAMES
+    assert ex['video'].shape[0] == FRAMES
+  assert builder.info.splits['train'].num_examples == 2 * NUM_CLASSES
+  summary = json.loads((builder.data_path / generate.SUMMARY).read_text())
+  assert summary['train']['built'] == NUM_CLASSES
+  assert summary['train']['records'] == 2 * NUM_CLASSES
+  assert summary['validation']['built'] == NUM_CLASSES
+  assert 'records' not in summary['validation']
+
+
+def test_one_frame_records_and_shuffled_order(sets):
+  builder = sets['frames1']
+  assert 'flow' not in builder.info.features
+  records = _plain(builder, 'train')
+  assert len(records) == FRAMES * NUM_CLASSES
+  assert all(r['video'].shape[0] == 1 and r['num_frames'] == 1
+             for r in records)
+  # TFDS shuffles the records at write time: consecutive ones come from
+  # different clips, so a batch mixes videos.
+  ids = [r['youtube_id'] for r in records[:FRAMES]]
+  assert len(set(ids)) > NUM_CLASSES // 2
+  whole = {ex['youtube_id']: ex for ex in _plain(sets['whole'], 'train')}
+  for rec in records[:40]:
+    a = int(rec['first_frame'])
+    np.testing.assert_array_equal(rec['video'][0],
+                                  whole[rec['youtube_id']]['video'][a])
+
+
+class _Counter:
+  """Images ``ops.decode_frame`` decodes inside tf.data."""
+
+  def __init__(self, monkeypatch):
+    self.images = tf.Variable(0, dtype=tf.int64)
+    real = ops.decode_frame
+
+    def counting(encoded):
+      image = real(encoded)
+      with tf.control_dependencies([self.images.assign_add(1)]):
+        return tf.identity(image)
+
+    monkeypatch.setattr(ops, 'decode_frame', counting)
+
+
+def test_a_flow_sample_reads_one_record_and_decodes_its_10_fields(
+    sets, monkeypatch):
+  builder = sets['fields10']
+  counter = _Counter(monkeypatch)
+  ds = train_pipeline.load_examples(builder, 'train', 'flow',
+                                    shuffle_files=False)
+  assert sorted(ds.element_spec) == ['flow', 'label']
+  first = next(iter(tfds.as_numpy(ds.take(1))))
+  ds = train_pipeline.make_dataset(ds.take(1), 'flow', 24, 1, training=False)
+  x, _ = next(iter(ds))
+  assert x.shape == (1, 24, 24, 20)
+  assert int(counter.images.numpy()) == 20  # 10 fields, x and y
+  # The centred stack of the record's own fields (no other record read).
+  fields = np.stack([np.stack([tf.io.decode_png(f).numpy()[..., 0]
+                               for f in first['flow'][c]], 0)
+                     for c in ('x', 'y')], -1)
+  start = (len(fields) - 10) // 2
+  crop = fields[start:start + 10, 4:28, 4:28]  # [10, 24, 24, 2]
+  want = crop.transpose(1, 2, 0, 3).reshape(24, 24, 20) / 127.5 - 1.0
+  np.testing.assert_allclose(x[0].numpy(), want, atol=1e-6)
+
+
+def test_the_rgb_stream_trains_from_one_frame_records(sets, monkeypatch):
+  counter = _Counter(monkeypatch)
+  ds = train_pipeline.load_examples(sets['frames1'], 'train', 'rgb', seed=0)
+  x, y = next(iter(train_pipeline.make_dataset(ds, 'rgb', 24, 8, seed=0)))
+  assert x.shape == (8, 24, 24, 3) and y.shape == (8,)
+  assert int(counter.images.numpy()) >= 8  # one frame per sample
+  assert np.isfinite(x.numpy()).all()
+
+
+def test_train_record_frames_is_checked():
+  with pytest.raises(ValueError, match='train_record_frames'):
+    builder_lib.StorageConfig(name='bad', train_record_frames=0)
