@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import eager_and_mapped
 from kinetics_tf.input import dense
 
 
@@ -150,15 +151,13 @@ def test_rgb_views_pick_the_indexed_frames(model, shape):
 
 
 def test_views_in_tf_data_map_equal_eager():
-  frames = _index_frames(30)
-  ds = tf.data.Dataset.from_tensors(frames).map(lambda f: dense.views('c3d', f, 4))
-  np.testing.assert_array_equal(next(iter(ds)).numpy(), dense.views('c3d', frames, 4).numpy())
+  eager, mapped = eager_and_mapped(lambda f: dense.views('c3d', f, 4), _index_frames(30))
+  np.testing.assert_array_equal(mapped, eager)
   # The two-stream placement with T known only at run time, as in evaluate.
   flow = _index_frames(250, 6, 6)[..., :2][:249]
-  ds = tf.data.Dataset.from_generator(lambda: [flow], output_signature=tf.TensorSpec(
-      [None, 6, 6, 2], tf.uint8)).map(lambda f: dense.views('flow', f, 4))
-  got = next(iter(ds)).numpy()
-  np.testing.assert_array_equal(got, dense.views('flow', flow, 4).numpy())
+  eager, got = eager_and_mapped(lambda f: dense.views('flow', f, 4), flow,
+                                signature=(tf.TensorSpec([None, 6, 6, 2], tf.uint8),))
+  np.testing.assert_array_equal(got, eager)
   np.testing.assert_allclose(got[:, 0, 0, 0::2], dense.snapshot_indices_np('flow', 250) / 127.5 - 1,
                              atol=1e-6)
 
