@@ -47,7 +47,7 @@ def get_config() -> Config:
       eval_batches=20,
       checkpoint_every=500,
       patience=3,
-      # Whole groups of the training list held out (ucf_hmdb.py).
+      # Whole groups of the training list held out (datasets/ucf_hmdb).
       train_split='train',
       val_split='validation',
   )

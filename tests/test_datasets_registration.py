@@ -33,4 +33,4 @@ def test_tfds_own_ucf101_is_left_alone():
           'tfds.builder_cls("ucf101_local").__module__)')
   own, ours = _run(code).split()
   assert own.startswith('tensorflow_datasets.')
-  assert ours == 'kinetics_tf.datasets.ucf_hmdb'
+  assert ours == 'kinetics_tf.datasets.ucf_hmdb.ucf_hmdb'

@@ -107,7 +107,7 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       given (1 = this process; spawned processes, so a script calling the
       build needs an ``if __name__ == '__main__':`` guard).
     flow_backend: TV-L1 backend of ``flow.tvl1``: 'opencv', 'tf' or 'auto'
-      (``flow.tvl1.choose_backend``: the TF backend unless the config's
+      (``flow.backends.choose_backend``: the TF backend unless the config's
       TV-L1 parameters need OpenCV); default the environment variable
       KINETICS_TF_FLOW_BACKEND (how ``tfds build`` chooses it), else the
       class's DEFAULT_FLOW_BACKEND.
