@@ -28,12 +28,16 @@ SIZE, FRAMES = 32, 24  # 23 flow fields: records [0, 10) and [10, 23).
 NUM_CLASSES = len(synthetic.CLASS_NAMES)
 
 
-def _build(data_dir, name, **kwargs):
+def _build(data_dir, name, beam=False, **kwargs):
   base = synthetic.SyntheticActions.BUILDER_CONFIGS[1]  # 'tiny'
   config = dataclasses.replace(base, name=name, size=SIZE, num_frames=FRAMES,
                                clips_per_class=(1, 1, 0), **kwargs)
   builder = synthetic.SyntheticActions(config=config, data_dir=data_dir)
-  builder.download_and_prepare()
+  download_config = tfds.download.DownloadConfig()
+  if beam:
+    import apache_beam  # pylint: disable=g-import-not-at-top
+    download_config.beam_runner = apache_beam.runners.DirectRunner()
+  builder.download_and_prepare(download_config=download_config)
   return builder
 
 
@@ -89,6 +93,22 @@ def test_records_hold_exactly_the_clips_frames_and_fields(sets):
   for key, parts in seen.items():
     # [0, 10) then the remainder [10, 24) frames / [10, 23) fields.
     assert sorted(parts) == [(0, 10, 10), (10, FRAMES - 10, FRAMES - 11)], key
+
+
+def test_a_beam_build_writes_the_same_records(sets, tmp_path):
+  beam = _build(str(tmp_path), 'fields10', beam=True,
+                train_record_frames=10)
+  key = lambda ex: (ex['youtube_id'], int(ex['first_frame']))
+  local = {key(ex): ex for ex in _plain(sets['fields10'], 'train')}
+  built = {key(ex): ex for ex in _plain(beam, 'train')}
+  assert sorted(built) == sorted(local) and len(built) == 2 * NUM_CLASSES
+  for k, ex in built.items():
+    np.testing.assert_array_equal(ex['video'], local[k]['video'])
+    np.testing.assert_array_equal(features_lib.flow_array(ex['flow']),
+                                  features_lib.flow_array(local[k]['flow']))
+  summary = json.loads((beam.data_path / generate.SUMMARY).read_text())
+  assert summary['train']['built'] == NUM_CLASSES
+  assert summary['train']['records'] == 2 * NUM_CLASSES
 
 
 def test_other_splits_keep_whole_clips_and_the_summary_counts_clips(sets):
