@@ -97,11 +97,6 @@ PAPER_PARAMS = {
     'c3d': 79e6,
 }
 
-# ImageNet normalisation, used only when an ImageNet backbone is loaded
-# (SPEC.md: otherwise RGB is rescaled to [-1, 1]).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
 # --- Dataset curation (§3) -------------------------------------------------
 # §3.2: clips are cut around the top k image-classifier responses, k = 2.
 CANDIDATE_TOP_K = 2

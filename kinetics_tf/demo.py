@@ -7,11 +7,13 @@ one sub-folder per class):
 
 1. builds the TFDS dataset with TV-L1 flow (``kinetics_tf.datasets``);
 2. trains an RGB and a flow stream, small variants of the paper's two-stream
-   ResNet-50s (§4.2), each on its own (``kinetics_tf.train``);
+   ResNet-50s (§4.2), each on its own (``kinetics_tf.training``, as
+   ``kinetics_tf.train`` does);
 3. evaluates both with the dense protocol of Table 3 and fuses them by
-   averaging their softmax scores (``kinetics_tf.evaluate``);
+   averaging their softmax scores (``kinetics_tf.evaluation``, as
+   ``kinetics_tf.evaluate`` does);
 4. exports SavedModels of each stream and of the fusion
-   (``kinetics_tf.export``);
+   (``kinetics_tf.release``, as ``kinetics_tf.export`` does);
 5. prints a table in the form of the paper's Table 4 and, on the synthetic
    set, accuracy per class family: flow should win on motion classes, RGB on
    appearance classes, and the fusion overall, as in the paper.
@@ -83,8 +85,8 @@ def train_stream(experiment: str, dataset: str, data_dir: str, model_dir: str,
   The experiment's random crop shrinks to the frame when the dataset's
   frames are smaller than it.
   """
-  from kinetics_tf import train  # pylint: disable=g-import-not-at-top
-  config = train.load_experiment(experiment)
+  from kinetics_tf.training import experiments  # pylint: disable=g-import-not-at-top
+  config = experiments.load_experiment(experiment)
   crop = min(config.crop_size, frame_side)
   config = config.replace(dataset=dataset, data_dir=data_dir,
                           num_classes=num_classes, crop_size=crop, seed=seed)
@@ -101,7 +103,7 @@ def train_stream(experiment: str, dataset: str, data_dir: str, model_dir: str,
         _say(f'{experiment}: reusing the trained model {final}')
         return final
   _say(f'training {experiment} for {config.max_steps} steps -> {model_dir}')
-  result = train.run(config, model_dir)
+  result = experiments.run(config, model_dir)
   if not result.final_model:
     raise RuntimeError(f'{experiment} stopped early ({result.stopped}) at '
                        f'step {result.step}; see {model_dir}')
@@ -171,8 +173,8 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   ``seed`` seeds the training of both streams (initial weights, shuffling,
   augmentation).
   """
-  from kinetics_tf import evaluate  # pylint: disable=g-import-not-at-top
-  from kinetics_tf import export  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import evaluation  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import release  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
   t0 = time.time()
   out_dir = os.path.abspath(out_dir)
@@ -194,15 +196,15 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   _say(f'evaluating RGB, Flow and RGB+Flow on {dataset} (test) with the dense '
        f'protocol -> {report_dir}')
   groups = None if videos else metrics.groups_from_family(synthetic.CLASS_FAMILY)
-  summary = evaluate.run([streams['rgb'], streams['flow']], dataset, 'test',
-                         out_dir=report_dir, data_dir=data_dir, groups=groups,
-                         title=f'Two-stream demo on {dataset}')
+  summary = evaluation.run([streams['rgb'], streams['flow']], dataset, 'test',
+                           out_dir=report_dir, data_dir=data_dir, groups=groups,
+                           title=f'Two-stream demo on {dataset}')
   families = (family_table(summary['result'], class_names, groups)
               if groups else None)
   _say('exporting SavedModels')
-  saved = export.run([streams['rgb'], streams['flow']],
-                     os.path.join(out_dir, 'saved_models'), class_names,
-                     short_side=frame_side)
+  saved = release.export([streams['rgb'], streams['flow']],
+                         os.path.join(out_dir, 'saved_models'), class_names,
+                         short_side=frame_side)
   clips = summary['clips']
   title = (f'Table 4 on {dataset}, test split: top-1 / top-5 (%), '
            f'{clips["scored"]} of {clips["expected"]} clips scored')

@@ -10,8 +10,6 @@ SavedModel's serving signature runs the dense protocol of Table 3.  A clip that
 does not decode is reported and counted, never dropped silently.
 """
 
-import json
-import os
 import pathlib
 import sys
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 from absl import app
 from absl import flags
 import numpy as np
-import tensorflow as tf
 import tqdm
 
 import flow as flow_lib
@@ -28,59 +25,10 @@ from flow import inputs as flow_inputs
 from flow import outputs as flow_outputs
 from kinetics_tf import app as cli_app
 from kinetics_tf import constants
+from kinetics_tf import release
 
-METADATA = 'kinetics_tf.json'  # Written by kinetics_tf.export.
-
-
-class Predictor:
-  """An exported model: checks inputs, runs its serving signature, returns NumPy arrays."""
-
-  def __init__(self, path: str):
-    meta_path = os.path.join(path, METADATA)
-    if not os.path.isfile(meta_path):
-      raise FileNotFoundError(f'{path}: not a SavedModel written by kinetics_tf.export '
-                              f'({METADATA} is missing); export the model first')
-    with open(meta_path) as f:
-      self.meta = json.load(f)
-    self.path = path
-    self.signature = tf.saved_model.load(path).signatures[self.meta['signature']]
-
-  @property
-  def needs_flow(self) -> bool:
-    return 'flow' in self.meta['inputs']
-
-  @property
-  def needs_frames(self) -> bool:
-    return 'frames' in self.meta['inputs']
-
-  def predict(self, frames: np.ndarray | None = None,
-              flow: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Scores one clip: frames uint8 [T,H,W,3] and/or flow uint8 [T-1,H,W,2].
-
-    ``flow`` may also be a dataset example's flow as plain TFDS decodes the
-    per-field layout, {'x': uint8 [T-1,H,W,1], 'y': ...}
-    (``kinetics_tf.datasets.features``).
-
-    Raises:
-      ValueError: a missing input, or one of the wrong dtype or shape.
-    """
-    inputs = {}
-    for name, value, channels in (('frames', frames, 3), ('flow', flow, 2)):
-      if name not in self.meta['inputs']:
-        continue
-      if value is None:
-        raise ValueError(f'{self.path} needs {name!r} ({self.meta["kind"]} model)')
-      if name == 'flow' and isinstance(value, dict):  # stored per field
-        value = np.concatenate([np.asarray(value['x']), np.asarray(value['y'])], axis=-1)
-      value = np.asarray(value)
-      if value.dtype != np.uint8 or value.ndim != 4 or value.shape[-1] != channels:
-        raise ValueError(f'{name} must be uint8 [T, H, W, {channels}]; got {value.dtype} '
-                         f'{list(value.shape)}' + (' (quantise flow with flow.quantize)'
-                                                   if name == 'flow' else ''))
-      if not len(value):
-        raise ValueError(f'{name} is empty: the clip has no {name}')
-      inputs[name] = tf.constant(value)
-    return {k: v.numpy() for k, v in self.signature(**inputs).items()}
+# The release format (kinetics_tf.json, the signature) is the library's.
+Predictor = release.Predictor
 
 
 def compute_flow(frames: np.ndarray,

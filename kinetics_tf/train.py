@@ -22,12 +22,14 @@ its own task index; worker 0 is the chief and writes model_dir):
 On a cluster, list each machine's host:port instead; --batch_size stays the
 global batch.  Batch norm statistics are per replica, as in the paper's
 per-GPU batches (§4.3: 15 videos per GPU for C3D).
+
+The binary is its flags; loading an experiment, building its model (from the
+model's row of ``kinetics_tf.model_table``) and training it in-process are
+``kinetics_tf.training.experiments`` (``run``, ``load_experiment``, ...,
+also reachable here by the same names).
 """
 
 import functools
-import importlib
-import os
-import pkgutil
 import sys
 
 from absl import app
@@ -35,21 +37,14 @@ from absl import flags
 from absl import logging
 
 from kinetics_tf import app as cli_app
-from kinetics_tf import models
+from kinetics_tf import model_table
 from kinetics_tf.training import loop
-from kinetics_tf.training import runner
 from kinetics_tf.training.config import Config
-
-# The constructors the binary calls; the key is Config.model.  The two streams
-# are trained separately (§4.4) and fused by models.TwoStream at test time.
-MODELS = {
-    'rgb': models.rgb_stream,
-    'flow': models.flow_stream,
-    'convnet_lstm': models.ConvNetLSTM,
-    'c3d': models.C3D,
-}
-
-EXPERIMENTS_PACKAGE = 'experiments'
+# The library calls of the binary (also what a program calls in-process).
+from kinetics_tf.training.experiments import build_model  # noqa: F401
+from kinetics_tf.training.experiments import experiment_names
+from kinetics_tf.training.experiments import load_experiment
+from kinetics_tf.training.experiments import run
 
 FLAGS = flags.FLAGS
 
@@ -69,7 +64,7 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
   string('data_dir', None, 'TFDS data_dir of the dataset.')
   string('dataset', None, 'TFDS name/config, overriding the '
                       "experiment's.")
-  enum('model', None, list(MODELS), "Model (and training "
+  enum('model', None, list(model_table.NAMES), "Model (and training "
                     "footprint), overriding the experiment's.")
   integer('batch_size', None, 'Global batch size (all replicas).')
   real('base_lr', None, 'Initial learning rate.')
@@ -99,54 +94,6 @@ OVERRIDES = ('model', 'dataset', 'data_dir', 'batch_size', 'base_lr', 'momentum'
              'weight_decay', 'patience', 'max_steps', 'eval_every',
              'eval_batches', 'checkpoint_every', 'log_every', 'crop_size',
              'seed', 'deterministic', 'imagenet_weights')
-
-
-def experiment_names() -> list:
-  """Names of the experiment modules in experiments/."""
-  package = importlib.import_module(EXPERIMENTS_PACKAGE)
-  return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                if not m.name.startswith('_'))
-
-
-def load_experiment(name: str) -> Config:
-  """The Config of experiments/<name>.py (its get_config())."""
-  names = experiment_names()
-  if name not in names:
-    raise cli_app.unknown('experiment', name, names)
-  module = importlib.import_module(f'{EXPERIMENTS_PACKAGE}.{name}')
-  return module.get_config()
-
-
-def build_model(config: Config, num_classes: int):
-  """Calls MODELS[config.model] with the config's sizes; loads ImageNet weights."""
-  kwargs = dict(num_classes=num_classes, input_size=config.crop_size)
-  if config.model in ('convnet_lstm', 'c3d'):
-    kwargs['num_frames'] = config.footprint.num_frames
-  if config.model == 'flow':
-    kwargs['flow_stack'] = config.footprint.num_frames
-  if config.imagenet_weights:
-    kwargs['imagenet_preprocessing'] = True
-  kwargs.update(config.model_kwargs)
-  model = MODELS[config.model](**kwargs)
-  if config.imagenet_weights:
-    path = os.path.expanduser(config.imagenet_weights)
-    if not os.path.exists(path):
-      raise FileNotFoundError(
-          f'{config.name}: ImageNet weight file {path} does not exist; give '
-          'the Keras ResNet50 notop .h5 file with --imagenet_weights=PATH')
-    loaded = models.load_imagenet_weights(model, path)
-    logging.info('ImageNet weights from %s: %d layers', path, len(loaded))
-  return model
-
-
-def run(config: Config, model_dir: str, **kwargs) -> runner.Result:
-  """Trains ``config`` in ``model_dir`` in-process (resuming a checkpoint there).
-
-  Keyword arguments go to ``runner.run``: strategy, examples_fn,
-  mixed_precision, jit_compile.  Returns a ``runner.Result`` (final step, LR,
-  train/validation metrics, checkpoint and final.keras paths).
-  """
-  return runner.run(config, model_dir, build_model, **kwargs)
 
 
 def config_from_flags(flag_values: flags.FlagValues = FLAGS) -> Config:

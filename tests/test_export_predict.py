@@ -11,11 +11,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from flow import decoding as flow_video
-from kinetics_tf import evaluate
-from kinetics_tf import export
+from kinetics_tf import evaluation
 from kinetics_tf import models
 from kinetics_tf import predict
-from kinetics_tf import train
+from kinetics_tf import release
+from kinetics_tf import scoring
+from kinetics_tf.training import experiments
 from kinetics_tf.training.config import Config
 
 # saved_model_cli as a module of this Python's TensorFlow (not from PATH).
@@ -25,29 +26,27 @@ DATASET = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 1 test clip 
 
 
 @pytest.fixture(scope='module')
-def world(tmp_path_factory):
-  """Builds the tiny set, trains the RGB stream 3 steps, evaluates with a fresh flow stream, exports."""
-  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
+def world(tmp_path_factory, tiny_data_dir):
+  """On the session's tiny set: trains the RGB stream 3 steps, evaluates with a fresh flow stream, exports."""
   root = tmp_path_factory.mktemp('round_trip')
-  data_dir = str(root / 'tfds')
-  tfds.builder(DATASET, data_dir=data_dir).download_and_prepare()
+  data_dir = tiny_data_dir
   config = Config(name='tiny_rgb', dataset=DATASET, model='rgb',
                   model_kwargs={'width_multiplier': 1 / 16}, crop_size=32, batch_size=4,
                   base_lr=0.001, weight_decay=0.0, max_steps=3, eval_every=3, eval_batches=1,
                   checkpoint_every=3, log_every=1, data_dir=data_dir)
   rgb_path = os.path.join(str(root / 'rgb'), 'final.keras')
-  train.run(config, str(root / 'rgb'))
+  experiments.run(config, str(root / 'rgb'))
   tf.keras.utils.set_random_seed(1)
   flow_model = models.flow_stream(num_classes=16, input_size=32, width_multiplier=1 / 16)
-  summary = evaluate.run([rgb_path, flow_model], DATASET, 'test', out_dir=str(root / 'eval'),
-                         data_dir=data_dir, batch_size=8)
+  summary = evaluation.run([rgb_path, flow_model], DATASET, 'test', out_dir=str(root / 'eval'),
+                           data_dir=data_dir, batch_size=8)
   names = tfds.builder(DATASET, data_dir=data_dir).info.features['label'].names
-  rgb_model = evaluate.load_model(rgb_path)
-  paths = export.run([rgb_model, flow_model], str(root / 'export'), names, short_side=32,
-                     each=False)
+  rgb_model = scoring.load_model(rgb_path)
+  paths = release.export([rgb_model, flow_model], str(root / 'export'), names, short_side=32,
+                         each=False)
   return {'root': root, 'data_dir': data_dir, 'summary': summary, 'paths': paths,
           'rgb': rgb_model, 'flow': flow_model, 'names': names,
-          'predictor': predict.Predictor(paths['two_stream'])}
+          'predictor': release.Predictor(paths['two_stream'])}
 
 
 def test_evaluate_counts_every_clip_and_writes_reports(world):
@@ -91,8 +90,8 @@ def test_predict_on_a_real_clip_equals_keras(world, fixture_videos):
   assert frames.shape == (27, 32, 43, 3)
   assert flow.dtype == np.uint8 and flow.shape == (len(frames) - 1,) + frames.shape[1:3] + (2,)
   out = predictor.predict(frames, flow)
-  dms = {**evaluate.dense_models(world['rgb'], short_side=32),
-         **evaluate.dense_models(world['flow'], short_side=32)}
+  dms = {**scoring.dense_models(world['rgb'], short_side=32),
+         **scoring.dense_models(world['flow'], short_side=32)}
   rgb, _ = dms['rgb'].score(dms['rgb'].views(frames)[None])
   flo, _ = dms['flow'].score(dms['flow'].views(flow)[None])
   np.testing.assert_allclose(out['probabilities'], ((rgb + flo) / 2)[0].numpy(), atol=1e-6)
@@ -147,11 +146,11 @@ def test_bad_inputs_give_clear_errors(world, tmp_path):
   with pytest.raises(flow_video.DecodeError, match='broken.mp4'):
     predict.predict_video(predictor, str(broken))
   with pytest.raises(FileNotFoundError, match='not a SavedModel written by kinetics_tf.export'):
-    predict.Predictor(str(tmp_path))
+    release.Predictor(str(tmp_path))
 
 
 def test_short_or_unlabelled_clips_are_counted_not_dropped(world):
-  dm = {**evaluate.dense_models(world['rgb']), **evaluate.dense_models(world['flow'])}
+  dm = {**scoring.dense_models(world['rgb']), **scoring.dense_models(world['flow'])}
   rng = np.random.default_rng(0)
   clips = [(12, 'ok', 3), (1, 'one_frame', 3), (12, 'unlabelled', -1)]
   ds = tf.data.Dataset.from_generator(
@@ -162,7 +161,7 @@ def test_short_or_unlabelled_clips_are_counted_not_dropped(world):
                         'flow': tf.TensorSpec([None, 32, 32, 2], tf.uint8),
                         'label': tf.TensorSpec([], tf.int64),
                         'youtube_id': tf.TensorSpec([], tf.string)})
-  result = evaluate.score_dataset(dm, ds, batch_size=2)
+  result = scoring.score_dataset(dm, ds, batch_size=2)
   assert result['clips'] == ['ok']
   assert result['scores']['rgb+flow'].shape == (1, 16)
   assert result['failures'] == [

@@ -212,3 +212,26 @@ def test_save_and_load_give_identical_outputs(tiny, key, build, tmp_path):
 def test_bad_arguments_raise_value_error(build, kwargs, match):
   with pytest.raises(ValueError, match=match):
     build(**kwargs)
+
+
+# --- The model table: one row per model, read by every stage ---------------
+
+
+def test_every_row_builds_its_model_and_recognises_it(tiny):
+  from kinetics_tf import model_table  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import scoring  # pylint: disable=g-import-not-at-top
+  for name, row in model_table.MODELS.items():
+    built = row.build(**TINY)
+    assert isinstance(built, row.model_class())
+    assert scoring.stream_kind(built) == name
+    assert scoring.stream_kind(tiny[name]) == name
+    assert [r.name for r in model_table.MODELS.values() if r.is_model(built)] == [name]
+  assert scoring.stream_kind(tiny['two_stream']) == model_table.TWO_STREAM
+  # The row's footprint gives the frames (or flow channels) of the model.
+  assert model_table.MODELS['flow'].build(**TINY).channels == constants.FLOW_CHANNELS
+  assert model_table.MODELS['c3d'].build(**TINY).num_frames == 16
+  assert model_table.MODELS['convnet_lstm'].build(**TINY).num_frames == 25
+  assert model_table.MODELS['convnet_lstm'].tested_longer
+  assert not model_table.MODELS['c3d'].tested_longer
+  with pytest.raises(ValueError, match="unknown model 'i3d'"):
+    model_table.row('i3d')

@@ -100,7 +100,7 @@ def test_crops_are_299_for_resnet_models_and_112_for_the_3d_convnet():
 def test_frames_are_resized_to_a_side_of_340_or_128():
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
-  from kinetics_tf import export  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import release  # pylint: disable=g-import-not-at-top
   sides = {c.name: c.short_side for c in tfds.builder_cls('kinetics400').BUILDER_CONFIGS}
   assert (sides['rgb340'], sides['rgb340_flow'], sides['rgb128']) == (340, 340, 128)
   sides = {c.name: c.short_side for c in tfds.builder_cls('ucf101_local').BUILDER_CONFIGS}
@@ -108,7 +108,7 @@ def test_frames_are_resized_to_a_side_of_340_or_128():
   assert _experiment('kinetics400_c3d').dataset == 'kinetics400/rgb128'
   assert _experiment('kinetics400_two_stream_rgb').dataset == 'kinetics400/rgb340'
   # Serving keeps the ratio of side to crop: 340 for 299, 128 for 112.
-  assert (export.default_short_side('rgb', 299), export.default_short_side('c3d', 112)) == (
+  assert (release.default_short_side('rgb', 299), release.default_short_side('c3d', 112)) == (
       340, 128)
 
 

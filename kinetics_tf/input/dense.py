@@ -32,82 +32,35 @@ video, again looping if necessary", §4.4).  Frame j of snapshot k is::
 | c3d          | 15        | 16          | 1            | 16        | 240           |
 | convnet_lstm | 1         | 50          | 5            | 0         | 250           |
 
-Views are centre-cropped and scaled as in training (``kinetics_tf.input.ops``);
+Each model's ``DenseSpec`` is its row's ``test_protocol`` in
+``kinetics_tf.model_table``.  Views are centre-cropped and scaled as in training (``kinetics_tf.input.ops``);
 the snapshots of B videos are folded into the batch dimension (``[B * S, ...]``)
 so one forward pass scores B videos; scores are the softmax averaged over
 snapshots, and RGB+Flow averages the two streams' scores.
 """
 
-import dataclasses
-
 import numpy as np
 import tensorflow as tf
 
-from kinetics_tf import constants
+from kinetics_tf import model_table
 from kinetics_tf.input import ops
 
-# §4.4: "we sample from up to 10 seconds of video": 250 frames at 25 fps.
-WINDOW_FRAMES = int(round(constants.TEST_SECONDS * constants.FPS))
+# The protocol and window live with the model facts (one row per model).
+DenseSpec = model_table.DenseSpec
+WINDOW_FRAMES = model_table.WINDOW_FRAMES
 
-MODELS = ('rgb', 'flow', 'c3d', 'convnet_lstm')
-
-
-@dataclasses.dataclass(frozen=True)
-class DenseSpec:
-  """Where one model's test snapshots sit in a clip (see the module docstring).
-
-  Attributes:
-    num_clips: snapshots per video.
-    clip_frames: frames (or flow fields) per snapshot.
-    frame_stride: step between the frames of a snapshot.
-    clip_step: step between the starts of consecutive snapshots.
-    on_flow: indices address the T - 1 flow fields instead of the T frames.
-    stack_fields: > 0 for the two streams: snapshot k starts at flow stack
-      k of this many fields, placed inside the clip (module docstring).
-  """
-  num_clips: int
-  clip_frames: int
-  frame_stride: int = 1
-  clip_step: int = 0
-  on_flow: bool = False
-  stack_fields: int = 0
-
-  @property
-  def span(self) -> int:
-    """Frames the window covers: the temporal footprint of Table 3.
-
-    For the two streams, the 25 stacks of 10 fields cover 250 fields, which
-    251 frames give.
-    """
-    if self.stack_fields:
-      return (self.num_clips - 1) * self.clip_step + self.stack_fields + 1
-    return max(self.num_clips * self.clip_step, self.clip_frames * self.frame_stride)
-
-  @property
-  def frames_per_video(self) -> int:
-    return self.num_clips * self.clip_frames
+MODELS = model_table.NAMES
 
 
 def spec_for(model: str) -> DenseSpec:
-  """The test protocol of Table 3 for 'rgb', 'flow', 'c3d' or 'convnet_lstm'.
+  """The test protocol of Table 3 of ``model`` (its row's ``test_protocol``).
 
   Raises:
-    ValueError: an unknown model name.
+    ValueError: a name without a row.
   """
-  if model not in MODELS:
+  if model not in model_table.MODELS:
     raise ValueError(f'no dense test protocol for model {model!r}; use one of {MODELS}')
-  fp = constants.TEST_FOOTPRINTS[model]
-  if model == 'convnet_lstm':  # 50 frames, every 5th: one sequence over 10 s.
-    return DenseSpec(num_clips=1, clip_frames=fp.num_frames, frame_stride=fp.stride)
-  if model == 'c3d':  # 15 non-overlapping 16-frame clips (240 frames).
-    return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
-                     clip_step=fp.clip_frames)
-  # Two-stream: 25 snapshots spread evenly over the 10 s window.  §4.2: a
-  # snapshot is "a single RGB frame and a stack of 10 ... optical flow
-  # frames"; here RGB frame k is the first frame of flow stack k.
-  return DenseSpec(num_clips=fp.num_clips, clip_frames=fp.clip_frames,
-                   clip_step=WINDOW_FRAMES // fp.num_clips, on_flow=model == 'flow',
-                   stack_fields=constants.FLOW_STACK)
+  return model_table.MODELS[model].test_protocol
 
 
 def _stack_starts(spec: DenseSpec, num_frames) -> tf.Tensor:
@@ -181,7 +134,7 @@ def _resize_short_side(images, short_side, scale_values: bool = False):
 
 
 def rgb_views(frames, spec: DenseSpec, crop: int, *, short_side: int | None = None,
-              flip: bool = False, normalization: str = 'unit') -> tf.Tensor:
+              flip: bool = False) -> tf.Tensor:
   """Dense RGB views of one clip.
 
   Args:
@@ -191,7 +144,6 @@ def rgb_views(frames, spec: DenseSpec, crop: int, *, short_side: int | None = No
     short_side: resize the shorter side to this first (None: frames are
       already at the model's size).
     flip: also add the left-right mirrored views (test-time flip averaging).
-    normalization: 'unit' ([-1, 1]) or 'imagenet', as in training.
 
   Returns:
     float32 [S, crop, crop, 3] when a snapshot is one frame, else
@@ -201,7 +153,7 @@ def rgb_views(frames, spec: DenseSpec, crop: int, *, short_side: int | None = No
   x = tf.cast(ops.gather_frames(frames, idx), tf.float32)
   if short_side is not None:
     x = _resize_short_side(x, short_side)
-  x = ops.normalize_rgb(ops.centre_crop(x, crop), normalization)
+  x = ops.scale_to_unit(ops.centre_crop(x, crop))
   shape = [spec.num_clips] + ([] if spec.clip_frames == 1 else [spec.clip_frames])
   x = tf.reshape(x, shape + [crop, crop, 3])
   return tf.concat([x, ops.flip_frames(x)], axis=0) if flip else x
@@ -236,17 +188,17 @@ def flow_views(flow, spec: DenseSpec, crop: int, *, short_side: int | None = Non
 
 
 def views(model: str, video, crop: int, *, short_side: int | None = None,
-          flip: bool = False, normalization: str = 'unit') -> tf.Tensor:
-  """The dense views of one clip for ``model`` ('rgb', 'flow', 'c3d', 'convnet_lstm').
+          flip: bool = False) -> tf.Tensor:
+  """The dense views of one clip for ``model`` (a name of ``model_table.MODELS``).
 
-  ``video`` is the uint8 frames [T, H, W, 3], or for 'flow' the uint8 flow
-  [T - 1, H, W, 2] (encoded forms as ``rgb_views`` / ``flow_views`` take).
+  ``video`` is the model's feature (its row's ``feature``): uint8 frames
+  [T, H, W, 3], or the uint8 flow [T - 1, H, W, 2] (encoded forms as
+  ``rgb_views`` / ``flow_views`` take).
   """
   spec = spec_for(model)
-  if model == 'flow':
+  if model_table.MODELS[model].feature == 'flow':
     return flow_views(video, spec, crop, short_side=short_side, flip=flip)
-  return rgb_views(video, spec, crop, short_side=short_side, flip=flip,
-                   normalization=normalization)
+  return rgb_views(video, spec, crop, short_side=short_side, flip=flip)
 
 
 def fold(batch) -> tf.Tensor:

@@ -16,11 +16,6 @@ from typing import Optional
 
 import tensorflow as tf
 
-from kinetics_tf import constants
-
-_IMAGENET_MEAN = constants.IMAGENET_MEAN
-_IMAGENET_STD = constants.IMAGENET_STD
-
 
 def split_seed(seed: Optional[tf.Tensor], num: int):
   """Splits a shape-[2] stateless seed into ``num`` seeds (None stays None)."""
@@ -157,23 +152,14 @@ def random_flip(frames, seed=None, is_flow: bool = False):
 
 
 def scale_to_unit(frames):
-  """uint8 [0, 255] -> float32 [-1, 1] (SPEC.md: RGB seen by the models)."""
+  """uint8 [0, 255] -> float32 [-1, 1] (SPEC.md: RGB seen by the models).
+
+  The only RGB scaling of the library, with or without ImageNet weights: a
+  model initialised from the Keras ResNet-50 weights maps [-1, 1] to their
+  Caffe convention itself (``imagenet_preprocessing=True`` of
+  ``kinetics_tf.models``).
+  """
   return tf.cast(frames, tf.float32) / 127.5 - 1.0
-
-
-def imagenet_normalize(frames):
-  """uint8 RGB -> float32 (x / 255 - mean) / std, for ImageNet backbones."""
-  frames = tf.cast(frames, tf.float32) / 255.0
-  return (frames - tf.constant(_IMAGENET_MEAN)) / tf.constant(_IMAGENET_STD)
-
-
-def normalize_rgb(frames, normalization: str = 'unit'):
-  """Applies 'unit' ([-1, 1]) or 'imagenet' normalisation to uint8 RGB."""
-  if normalization == 'unit':
-    return scale_to_unit(frames)
-  if normalization == 'imagenet':
-    return imagenet_normalize(frames)
-  raise ValueError(f'normalization={normalization!r}: use "unit" or "imagenet"')
 
 
 def dequantize_flow(flow):

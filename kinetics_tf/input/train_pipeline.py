@@ -18,7 +18,8 @@ nothing else.  For each model:
 
 A random start among those early enough for the whole footprint, looping of
 short clips, one random crop and one random flip for all frames of a sample
-(flow x negated); values in [-1, 1] (or ImageNet-normalised RGB).  With
+(flow x negated); values in [-1, 1].  Each model's feature, layout and
+footprint come from its row of ``kinetics_tf.model_table``.  With
 ``training=False`` the footprint is centred, the crop is central and nothing
 is flipped: the validation input of the training loop.
 """
@@ -29,23 +30,16 @@ from typing import Optional
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from kinetics_tf import constants
+from kinetics_tf import model_table
 from kinetics_tf.input import ops
 
 AUTOTUNE = tf.data.AUTOTUNE
-MODELS = tuple(constants.TRAIN_FOOTPRINTS)
-
-
-def _check_model(model: str) -> None:
-  if model not in constants.TRAIN_FOOTPRINTS:
-    raise ValueError(f'unknown model {model!r}; training footprints exist for '
-                     f'{MODELS} (constants.TRAIN_FOOTPRINTS)')
+MODELS = model_table.NAMES
 
 
 def feature_key(model: str) -> str:
-  """The example feature a model reads: 'flow' for the flow stream, else 'video'."""
-  _check_model(model)
-  return 'flow' if model == 'flow' else 'video'
+  """The example feature a model reads (its row's ``feature``: 'video' or 'flow')."""
+  return model_table.row(model).feature
 
 
 def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
@@ -78,49 +72,50 @@ def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
 
 def preprocess(example: dict, model: str, crop_size: int, *,
                num_frames: Optional[int] = None, stride: Optional[int] = None,
-               training: bool = True, normalization: str = 'unit', seed=None):
+               training: bool = True, seed=None):
   """One example -> (model input, label) for ``model``'s training footprint.
 
   Args:
     example: dict with 'video' or 'flow' (see the module docstring), 'label'.
-    model: 'convnet_lstm', 'rgb', 'flow' or 'c3d'.
+    model: a name of ``model_table.MODELS`` ('convnet_lstm', 'rgb', 'flow',
+      'c3d').
     crop_size: side of the crop.
-    num_frames, stride: override of constants.TRAIN_FOOTPRINTS[model]
-      (tiny configs); 'flow' counts flow fields.
+    num_frames, stride: override of the row's training footprint (tiny
+      configs); a 'flow' feature counts flow fields.
     training: augment (random start, crop, flip) or centre (validation).
-    normalization: 'unit' or 'imagenet' (RGB only; flow is always [-1, 1]).
     seed: optional shape-[2] stateless seed.
 
   Returns:
     (float32 input, int64 label); shapes as in the module docstring.
   """
-  _check_model(model)
-  footprint = constants.TRAIN_FOOTPRINTS[model]
+  facts = model_table.row(model)
+  footprint = facts.train_footprint
   num_frames = num_frames or footprint.num_frames
   stride = stride or footprint.stride
   seed_clip, seed_flip = ops.split_seed(seed, 2)
-  is_flow = model == 'flow'
-  clip = sample_clip(example[feature_key(model)], num_frames, stride,
+  clip = sample_clip(example[facts.feature], num_frames, stride,
                      crop_size, training=training, seed=seed_clip)
-  if is_flow:
-    # Flipped and stacked still uint8 (a quarter of the bytes of float32),
+  if facts.feature == 'flow':
+    # Flipped (and stacked) still uint8 (a quarter of the bytes of float32),
     # then scaled once: x -> 255 - x is the negation of the dequantised x.
     if training:
       clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=True)
-    clip = ops.dequantize_flow(ops.stack_flow(clip))
+    if facts.layout == 'stack':
+      clip = ops.stack_flow(clip)
+    clip = ops.dequantize_flow(clip)
   else:
-    clip = ops.normalize_rgb(clip, normalization)
+    clip = ops.scale_to_unit(clip)
     if training:
       clip, _ = ops.random_flip(clip, seed=seed_flip)
-    if model == 'rgb':
-      clip = clip[0]
+  if facts.layout == 'frame':
+    clip = clip[0]
   return clip, tf.cast(example['label'], tf.int64)
 
 
 def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
                  batch_size: int, *, training: bool = True,
                  num_frames: Optional[int] = None, stride: Optional[int] = None,
-                 normalization: str = 'unit', shuffle_buffer: int = 1024,
+                 shuffle_buffer: int = 1024,
                  seed: Optional[int] = None, deterministic: bool = False,
                  drop_remainder: Optional[bool] = None,
                  num_parallel_calls=AUTOTUNE,
@@ -135,7 +130,7 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
 
   Args:
     ds: examples (see :func:`preprocess`).
-    model, crop_size, num_frames, stride, normalization: see preprocess.
+    model, crop_size, num_frames, stride: see preprocess.
     batch_size: examples per batch (per replica under tf.distribute).
     training: see preprocess; also repeat + shuffle.
     shuffle_buffer: shuffle buffer size (training).
@@ -155,7 +150,7 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
   Returns:
     tf.data.Dataset of (float32 [B, ...], int64 [B]).
   """
-  _check_model(model)
+  model_table.row(model)  # an unknown name fails here, not inside map()
   if batch_size < 1 or crop_size < 1:
     raise ValueError(f'batch_size={batch_size}, crop_size={crop_size}: both '
                      'must be >= 1')
@@ -180,8 +175,7 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
 
   def fn(example, element_seed):
     return preprocess(example, model, crop_size, num_frames=num_frames,
-                      stride=stride, training=training,
-                      normalization=normalization, seed=element_seed)
+                      stride=stride, training=training, seed=element_seed)
 
   ds = ds.map(fn, num_parallel_calls=num_parallel_calls,
               deterministic=deterministic)
@@ -232,7 +226,7 @@ def load_examples(dataset, split: str, model: str, *,
     dataset: TFDS name with config, e.g. 'synthetic_actions/tiny', or a
       tfds DatasetBuilder (a custom config).
     split: TFDS split ('train', 'validation', 'train[:10%]', ...).
-    model: decides the feature read ('flow' for the flow stream).
+    model: decides the feature read (its row's ``feature``).
     data_dir: TFDS data_dir.
     shuffle_files, seed: file-order shuffling.
     input_context: shards the files over input pipelines (tf.distribute).

@@ -4,10 +4,11 @@ import dataclasses
 from typing import Optional
 
 from kinetics_tf import constants
+from kinetics_tf import model_table
 
-# Models the training binary builds; each trains on its own footprint of
-# constants.TRAIN_FOOTPRINTS (the two-stream net trains each stream alone, §4.4).
-MODEL_NAMES = ('rgb', 'flow', 'convnet_lstm', 'c3d')
+# Models the trainer builds: the rows of the model table, each trained on its
+# own footprint (the two-stream net trains each stream alone, §4.4).
+MODEL_NAMES = model_table.NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,11 +18,12 @@ class Config:
   Attributes:
     name: the experiment's name (the module in experiments/).
     dataset: TFDS name with its config, e.g. 'synthetic_actions/tiny'.
-    model: 'rgb' | 'flow' (the ResNet-50 streams), 'convnet_lstm' or 'c3d';
-      it picks both the constructor and the training footprint.
+    model: a name of ``model_table.MODELS``: 'rgb' | 'flow' (the ResNet-50
+      streams), 'convnet_lstm' or 'c3d'; its row gives the constructor and
+      the training footprint.
     model_kwargs: extra constructor arguments (width_multiplier, ...).
     crop_size: side of the random crop (§4.4: 299 ResNet-50, 112 C3D).
-    num_frames, stride: footprint override (None: TRAIN_FOOTPRINTS[model]).
+    num_frames, stride: footprint override (None: the row's footprint).
     imagenet_weights: path of the Keras ResNet-50 ImageNet weight file to
       initialise from (UCF-101 / HMDB-51 rows of Table 4), or None.  Inputs
       stay in [-1, 1]; the model then maps them to the weights' convention
@@ -72,7 +74,7 @@ class Config:
   @property
   def footprint(self) -> constants.Footprint:
     """The training footprint, with num_frames / stride overrides applied."""
-    base = constants.TRAIN_FOOTPRINTS[self.model]
+    base = model_table.MODELS[self.model].train_footprint
     return dataclasses.replace(
         base, num_frames=self.num_frames or base.num_frames,
         stride=self.stride or base.stride)
@@ -103,9 +105,10 @@ def _check(cfg: Config) -> None:
     raise ValueError(f'{where}: momentum={cfg.momentum!r}; use [0, 1)')
   if not cfg.weight_decay >= 0:
     raise ValueError(f'{where}: weight_decay={cfg.weight_decay!r}; use >= 0')
-  if cfg.imagenet_weights and cfg.model == 'c3d':
+  if cfg.imagenet_weights and not model_table.MODELS[cfg.model].imagenet_init:
     raise ValueError(f'{where}: imagenet_weights is for the ResNet-50 models; '
-                     'the 3D ConvNet trains from scratch (§4)')
+                     f'{cfg.model!r} trains from scratch (§4: the 3D ConvNet '
+                     'trains from scratch)')
   if '/' not in cfg.dataset:
     raise ValueError(f'{where}: dataset={cfg.dataset!r}; give the TFDS name '
                      'with its config, e.g. "synthetic_actions/tiny"')
