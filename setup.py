@@ -38,6 +38,7 @@ setuptools.setup(
         # 17.0 added threads= to VideoFrame.to_ndarray (the RGB conversion of
         # flow/video.py); 14-16 raise TypeError there.
         'av>=17',
+        # Flags of every binary, flow.extract's and flow.beam's included.
         'absl-py>=2.0',
         'numpy>=2.0,<3',
         'tqdm>=4.60',

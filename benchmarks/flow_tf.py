@@ -13,7 +13,7 @@ clip, resized to --size, for both backends.  Sections (all by default):
            replaced, interleaved.
   sizes    seconds per pair at several frame sizes, one thread, with the
            compile time: where the TF backend starts to pay
-           (flow.tvl1.choose_backend uses the crossover).
+           (flow.backends.choose_backend uses the crossover).
 
   KINETICS_TF_FIXTURES=../shared/fixtures python benchmarks/flow_tf.py
   python benchmarks/flow_tf.py --sections procs --pairs 8

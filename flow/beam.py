@@ -22,13 +22,21 @@ import os
 import sys
 
 from absl import flags
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from flow import app
 from flow import jobs
 from flow import outputs
 from flow.backends import choose_backend
+
+# Beam's import warns on the root logger that GCP's optional client libraries
+# are missing; a user's mistake must stay one line.
+_LEVEL = logging.getLogger().level
+logging.getLogger().setLevel(logging.ERROR)
+try:
+  import apache_beam as beam  # pylint: disable=g-import-not-at-top
+  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=g-import-not-at-top
+finally:
+  logging.getLogger().setLevel(_LEVEL)
 
 PROG = 'flow.beam'  # Starts its error lines.
 

@@ -13,6 +13,8 @@ import socket
 import cv2
 import numpy as np
 
+from flow.constants import FLOW_JPEG_QUALITY
+
 FORMATS = ('npy', 'jpeg')
 _TMP = '.tmp'
 
@@ -50,7 +52,7 @@ def write_npy(flow_u8: np.ndarray, output: pathlib.Path) -> None:
 
 
 def write_jpeg(flow_u8: np.ndarray, output: pathlib.Path,
-               quality: int = 95) -> None:
+               quality: int = FLOW_JPEG_QUALITY) -> None:
   """Writes x_00001.jpg / y_00001.jpg ... into a temp folder, then renames it."""
   tmp = _tmp_name(output)
   try:

@@ -1,4 +1,4 @@
-"""Tests of flow.tvl1 / flow.quantize / flow.dequantize on tiny synthetic frames."""
+"""Tests of flow.tvl1, flow.quantised_flow, flow.quantize on tiny synthetic frames."""
 
 import numpy as np
 import pytest
@@ -156,3 +156,47 @@ def test_dequantize_unit_range():
 def test_quantize_keeps_shape_of_flow():
   px = np.random.default_rng(0).normal(0, 5, (3, 4, 5, 2))
   assert flow.quantize(px).shape == (3, 4, 5, 2)
+
+
+def test_quantised_flow_is_the_quantised_tvl1_in_any_chunks():
+  frames, _ = _warped_pair()
+  clip = np.concatenate([frames, frames[::-1], frames])  # 6 frames, 5 pairs.
+  whole = flow.quantize(flow.tvl1(clip, 'opencv', warps=1, nscales=2))
+  for chunk in (1, 2, 16):
+    np.testing.assert_array_equal(
+        flow.quantised_flow(clip, 'opencv', chunk, warps=1, nscales=2), whole)
+  parts = list(flow.quantised_chunks(iter(clip), 'opencv', 2, warps=1,
+                                     nscales=2))
+  assert [len(p) for p in parts] == [2, 2, 1]
+  np.testing.assert_array_equal(np.concatenate(parts), whole)
+  assert flow.quantised_flow(clip[:1], 'opencv').shape == (0, SIZE, SIZE, 2)
+  assert not list(flow.quantised_chunks(clip[:1], 'opencv'))
+  # Chained pairs (useInitialFlow) go in one call whatever the chunk.
+  chained = flow.quantize(flow.tvl1(clip, 'opencv', useInitialFlow=True))
+  np.testing.assert_array_equal(
+      flow.quantised_flow(clip, 'opencv', 2, useInitialFlow=True), chained)
+  with pytest.raises(ValueError, match='chunk'):
+    flow.quantised_flow(clip, 'opencv', 0)
+
+
+def test_the_tvl1_modules_do_not_import_each_other():
+  """flow.tvl1 and flow.tvl1_tf share flow.backends; neither imports the
+  other at import time (flow.tvl1 imports flow.tvl1_tf only to run it)."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import pathlib  # pylint: disable=g-import-not-at-top
+  root = pathlib.Path(flow.__file__).parent
+
+  def top_imports(name):
+    tree = ast.parse((root / f'{name}.py').read_text())
+    names = set()
+    for node in tree.body:
+      if isinstance(node, ast.ImportFrom):
+        names.add(node.module)
+        names.update(f'{node.module}.{a.name}' for a in node.names)
+      elif isinstance(node, ast.Import):
+        names.update(a.name for a in node.names)
+    return names
+
+  assert 'flow.tvl1' not in top_imports('tvl1_tf')
+  assert 'flow.tvl1_tf' not in top_imports('tvl1')
+  assert 'flow.backends' in top_imports('tvl1_tf')

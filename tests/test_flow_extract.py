@@ -241,3 +241,12 @@ def test_beam_pipeline_on_two_videos(videos, tmp_path, caplog):
           for line in f.read_text().splitlines()]
   assert [r['reason'] for r in rows] == ['already done'] * 2
   assert (out / 'clip0.npy').stat().st_mtime_ns == mtime
+
+
+def test_flow_imports_nothing_from_kinetics_tf():
+  """A cluster worker installs and runs flow/ alone."""
+  code = ('import sys, flow, flow.extract, flow.beam; '
+          "print([m for m in sys.modules if m.startswith('kinetics_tf')])")
+  done = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                        text=True, check=True, timeout=300)
+  assert done.stdout.strip() == '[]'
