@@ -47,7 +47,10 @@ setuptools.setup(
     ],
     extras_require={
         'beam': BEAM,
-        'test': ['pytest>=8', 'pytest-xdist>=3.5'] + BEAM,
+        # dill: tensorflow_datasets.testing (DatasetBuilderTestCase, in
+        # tests/test_datasets_tfds_checks.py) imports it; tfds does not
+        # declare it.
+        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill'] + BEAM,
         # A CUDA TensorFlow for GPU machines (replaces the CPU wheel's module).
         'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
     },
