@@ -34,7 +34,8 @@ _LEVEL = logging.getLogger().level
 logging.getLogger().setLevel(logging.ERROR)
 try:
   import apache_beam as beam  # pylint: disable=g-import-not-at-top
-  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from apache_beam.options.pipeline_options import PipelineOptions
 finally:
   logging.getLogger().setLevel(_LEVEL)
 

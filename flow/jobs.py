@@ -12,7 +12,6 @@ import ast
 import dataclasses
 import itertools
 import multiprocessing
-import os
 import pathlib
 import time
 

@@ -66,7 +66,8 @@ def tvl1(gray_frames, backend: str = 'opencv', **params) -> np.ndarray:
   frames = _check_gray(gray_frames)
   backend = choose_backend(backend, **params)
   if backend == 'tf':
-    from flow import tvl1_tf  # pylint: disable=import-outside-toplevel  # TF only when asked.
+    # TensorFlow is imported only when asked for.
+    from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
     return tvl1_tf.tvl1(frames, **params)
   opts = tvl1_params(**params)
   algo = cv2.optflow.DualTVL1OpticalFlow_create(**opts)
