@@ -1,5 +1,6 @@
 """Tests of the synthetic action set: the renderer's class design and the TFDS build."""
 
+import importlib
 import json
 
 import numpy as np
@@ -141,13 +142,16 @@ def test_builders_compute_flow_with_the_chosen_backend(monkeypatch, tmp_path):
   from kinetics_tf.datasets import builder as builder_lib  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import clips  # pylint: disable=g-import-not-at-top
   seen = []
-  real = flow.tvl1
+  # flow.quantised_flow calls the tvl1 of module flow/tvl1.py (the package's
+  # attribute flow.tvl1 is that function, not the module).
+  tvl1_module = importlib.import_module('flow.tvl1')
+  real = tvl1_module.tvl1
 
   def spy(gray, backend='opencv', **params):
     seen.append(backend)
     return real(gray, 'opencv', **params)  # the TF backend has its own tests.
 
-  monkeypatch.setattr(flow, 'tvl1', spy)
+  monkeypatch.setattr(tvl1_module, 'tvl1', spy)
   gray = to_gray(synthetic.render('move_left', 0, 32, 4))
   clips.flow_of(gray, clips.Options(with_flow=True, flow_backend='tf'))
   assert seen and set(seen) == {'tf'}
