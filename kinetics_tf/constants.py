@@ -66,7 +66,8 @@ class Footprint:
     return self.num_frames * self.stride / FPS
 
 
-# Table 3, training footprints.
+# Table 3, training footprints (keyed by Table 3's models; each row of
+# kinetics_tf.model_table references its own, and the code reads the row).
 TRAIN_FOOTPRINTS = {
     # 25 RGB frames over 5 s: every 5th frame.
     'convnet_lstm': Footprint(num_frames=25, stride=5),

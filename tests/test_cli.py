@@ -144,3 +144,36 @@ def test_user_message_tells_mistakes_from_bugs():
       "unknown experiment 'kinetic400_c3d'; did you mean kinetics400_c3d")
   assert 'synthetic_rgb' not in str(error)
   assert 'one of: a, b' in str(app.unknown('x', 'zzz', ['b', 'a']))
+
+
+def _imported_names(path):
+  """Every module name a file imports ('from a import b' counts a and a.b)."""
+  import ast  # pylint: disable=g-import-not-at-top
+  names = set()
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.Import):
+      names |= {a.name for a in node.names}
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+      names |= {node.module} | {f'{node.module}.{a.name}' for a in node.names}
+  return names
+
+
+def test_no_module_imports_a_binary():
+  # ARCHITECTURE.md: binaries are flag parsing plus calls into library
+  # modules; no binary (nor library module) imports another binary.
+  import pathlib  # pylint: disable=g-import-not-at-top
+  root = pathlib.Path(__file__).resolve().parents[1]
+  binaries = {}
+  for module, _ in cli.BINARIES.values():
+    path = root / (module.replace('.', '/') + '.py')
+    if not path.exists():  # a package run as python -m: its __main__
+      path, module = path.with_suffix('') / '__main__.py', f'{module}.__main__'
+    binaries[module] = path
+  bad = {}
+  for path in sorted((root / 'kinetics_tf').rglob('*.py')) + sorted(
+      (root / 'flow').rglob('*.py')):
+    own = {m for m, p in binaries.items() if p == path}
+    found = (_imported_names(path) & set(binaries)) - own
+    if found:
+      bad[str(path.relative_to(root))] = sorted(found)
+  assert not bad, f'modules importing a binary: {bad}'

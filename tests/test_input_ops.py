@@ -263,3 +263,19 @@ def test_samples_per_read_gives_k_footprints_of_a_clip_and_mixes_batches():
   with pytest.raises(ValueError, match='samples_per_read'):
     train_pipeline.make_dataset(ds, 'c3d', 8, 4, training=False,
                                 samples_per_read=2)
+
+
+def test_input_stage_reads_the_model_table_without_model_code():
+  # The rows' facts (feature, layout, footprints, test protocol) reach the
+  # input stage and the config checks without importing a Keras model file.
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  code = ('import sys\n'
+          'from kinetics_tf.input import dense, train_pipeline\n'
+          'from kinetics_tf.training import config\n'
+          "assert train_pipeline.feature_key('flow') == 'flow'\n"
+          "assert dense.spec_for('c3d').span == 240\n"
+          "print(sorted(m for m in sys.modules if m.startswith('kinetics_tf.models')))\n")
+  done = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                        text=True, check=True)
+  assert done.stdout.strip() == '[]'

@@ -3,6 +3,9 @@
 Each model is a functional ``keras.Model`` built from plain arguments
 (num_classes, input_size, width_multiplier, ...) and returns logits, except
 ``TwoStream``, whose output is the averaged softmax of its two streams.
+What the rest of the library needs to know of each model (constructor, input
+feature, footprints, test protocol, serving input) is its row of
+``kinetics_tf.model_table``.
 """
 
 from kinetics_tf.models.bn_lstm import BNLSTM

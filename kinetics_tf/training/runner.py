@@ -1,7 +1,8 @@
 """Drives one training run: data, checkpoints, validation, plateau, logging.
 
 ``run`` is what ``python -m kinetics_tf.train`` calls and what a program can
-call in-process (``kinetics_tf.train.run``).  Files under ``model_dir``:
+call in-process (through ``kinetics_tf.training.experiments.run``, which
+passes the model of the config's row of ``kinetics_tf.model_table``).  Files under ``model_dir``:
 ``config.json``, ``checkpoints/ckpt-<step>``, TensorBoard events under
 ``train/`` and ``validation/``, and ``final.keras`` once max_steps is reached.
 """
