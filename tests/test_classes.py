@@ -1,4 +1,8 @@
-"""Tests of the Kinetics-400 class metadata shipped with the package."""
+"""Tests of the class metadata shipped with the package (kinetics_tf/data/classes.py).
+
+Kinetics-400's names, counts and groups; the class lists of Kinetics-600 and
+Kinetics-700-2020.
+"""
 
 import numpy as np
 import pytest
@@ -20,6 +24,22 @@ def test_names_equal_the_official_label_map(fixtures_dir):
   lines = (fixtures_dir / 'kinetics400_label_map.txt').read_text(
       encoding='utf-8').splitlines()
   assert tuple(lines) == classes.CLASS_NAMES
+
+
+@pytest.mark.parametrize('version,fixture', [
+    ('kinetics600', 'kinetics600_label_map.txt'),
+    ('kinetics700_2020', 'kinetics700_label_map.txt'),
+])
+def test_class_lists_are_the_official_ones(fixtures_dir, version, fixture):
+  lines = (fixtures_dir / fixture).read_text(encoding='utf-8').splitlines()
+  assert classes.class_names(version) == tuple(lines)
+  assert len(lines) == classes.VERSION_NUM_CLASSES[version]
+  assert classes.class_names('kinetics400') == classes.CLASS_NAMES
+
+
+def test_an_unknown_version_is_named():
+  with pytest.raises(ValueError, match="'kinetics500'.*kinetics700_2020"):
+    classes.class_names('kinetics500')
 
 
 def test_counts_sum_to_table_1_total():
