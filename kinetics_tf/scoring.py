@@ -28,7 +28,6 @@ from kinetics_tf import models as models_lib
 from kinetics_tf.input import dense
 from kinetics_tf.input import ops
 
-KINDS = model_table.NAMES  # 'rgb', 'flow', 'convnet_lstm', 'c3d'
 FUSED = 'rgb+flow'
 
 
@@ -85,8 +84,8 @@ class DenseModel:
   flip: bool = False
 
   def __post_init__(self):
-    if self.kind not in KINDS:
-      raise ValueError(f'kind={self.kind!r}: use one of {KINDS}')
+    if self.kind not in model_table.MODELS:
+      raise ValueError(f'kind={self.kind!r}: use one of {model_table.NAMES}')
     self.row = model_table.MODELS[self.kind]
     self.crop = self.crop or getattr(self.model, 'input_size', None)
     if not self.crop:

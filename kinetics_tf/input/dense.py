@@ -49,8 +49,6 @@ from kinetics_tf.input import ops
 DenseSpec = model_table.DenseSpec
 WINDOW_FRAMES = model_table.WINDOW_FRAMES
 
-MODELS = model_table.NAMES
-
 
 def spec_for(model: str) -> DenseSpec:
   """The test protocol of Table 3 of ``model`` (its row's ``test_protocol``).
@@ -59,7 +57,7 @@ def spec_for(model: str) -> DenseSpec:
     ValueError: a name without a row.
   """
   if model not in model_table.MODELS:
-    raise ValueError(f'no dense test protocol for model {model!r}; use one of {MODELS}')
+    raise ValueError(f'no dense test protocol for model {model!r}; use one of {model_table.NAMES}')
   return model_table.MODELS[model].test_protocol
 
 

@@ -34,7 +34,6 @@ from kinetics_tf import model_table
 from kinetics_tf.input import ops
 
 AUTOTUNE = tf.data.AUTOTUNE
-MODELS = model_table.NAMES
 
 
 def feature_key(model: str) -> str:
