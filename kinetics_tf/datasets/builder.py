@@ -120,7 +120,7 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   # 'auto': measured faster on CPUs at every frame size of the real datasets
   # (benchmarks/flow_tf.py); subclasses with other needs override it.
-  DEFAULT_FLOW_BACKEND = flow.AUTO
+  DEFAULT_FLOW_BACKEND = flow.DEFAULT_BACKEND
 
   def __init__(self, *, num_workers: int = 1,
                flow_backend: Optional[str] = None, **kwargs):

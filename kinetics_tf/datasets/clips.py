@@ -74,7 +74,8 @@ class Options:
     jpeg_quality: JPEG quality of the stored frames.
     max_seconds: decode at most this many seconds of a file (None = all).
     fps: frame rate of the stored frames (§4.4: 25).
-    flow_backend: ``flow.tvl1`` backend, 'opencv' (the paper's flow) or
+    flow_backend: ``flow.tvl1`` backend, 'opencv' (the paper's flow; the
+      default here, the builders pass theirs) or
       'tf' (TensorFlow/XLA, OpenCV's algorithm and stopping rule).
     flow_format: how flow is stored, one of ``features.FLOW_FORMATS``
       ('png': lossless, one image per field and channel).

@@ -62,13 +62,14 @@ import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 
+# Quality of the 'jpeg' flow layout: the flow tool's (denseflow's default).
+from flow.constants import FLOW_JPEG_QUALITY  # noqa: F401  pylint: disable=g-bad-import-order
+
 # cv2 / TF default JPEG quality; benchmarks/build.py measures the bytes.
 JPEG_QUALITY = 95
 
 FLOW_PNG, FLOW_JPEG, FLOW_ZLIB = 'png', 'jpeg', 'zlib'
 FLOW_FORMATS = (FLOW_PNG, FLOW_JPEG, FLOW_ZLIB)
-# Quality of the 'jpeg' flow layout (denseflow's default).
-FLOW_JPEG_QUALITY = 95
 
 
 def check_flow_format(flow_format: str) -> str:
