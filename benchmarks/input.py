@@ -250,11 +250,12 @@ def _build(args) -> Sets:
                             train_record_frames=1),
   }
   if args.record_fields:
-    # One set for both streams: frames and flow in records of N.
+    # One set for both streams, as the kinetics config two_stream340:
+    # frames and zlib flow in records of N.
     n = args.record_fields[0]
-    sets[f'rgb340_flow_r{n}'] = dict(short_side=args.short_side,
-                                     with_flow=True, flow_format='png',
-                                     train_record_frames=n)
+    sets[f'two_stream_r{n}'] = dict(short_side=args.short_side,
+                                    with_flow=True, flow_format='zlib',
+                                    train_record_frames=n)
   for n in args.record_fields:
     for fmt in args.layouts:
       sets[f'flow340_{fmt}_r{n}'] = dict(
@@ -371,15 +372,15 @@ def _cases(args, sets: Sets):
         layouts.append(('one frame per record', 'rgb340_frames'))
         if args.record_fields:
           n = args.record_fields[0]
-          layouts.append((f'rgb+flow set, {n} per record',
-                          f'rgb340_flow_r{n}'))
+          layouts.append((f'rgb+zlib flow set, {n} per record',
+                          f'two_stream_r{n}'))
       if model == 'flow' and mode == 'train':
         layouts += [(f'{fmt}, {n} fields per record', f'flow340_{fmt}_r{n}')
                     for n in args.record_fields for fmt in args.layouts]
-        if args.record_fields and 'png' in args.layouts:
+        if args.record_fields and 'zlib' in args.layouts:
           n = args.record_fields[0]
-          layouts.append((f'png, rgb+flow set, {n} per record',
-                          f'rgb340_flow_r{n}'))
+          layouts.append((f'zlib, rgb+flow set, {n} per record',
+                          f'two_stream_r{n}'))
       if mode == 'train' and args.k > 1 and model in ('rgb', 'flow'):
         layouts.append((layouts[0][0], layouts[0][1], args.k))
       for tag, name, *k in layouts:

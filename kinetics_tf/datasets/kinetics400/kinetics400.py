@@ -16,13 +16,16 @@ names; everything else (configs, splits, per-clip code) is shared.
 
 Configs (the same for every version): ``rgb340`` (default) / ``rgb340_flow``:
 shorter side 340 for the ResNet-50 models; ``rgb128`` / ``rgb128_flow``:
-shorter side 128 for the 3D ConvNet (§4.4, SPEC.md); ``rgb340_frames`` and
-``flow340``: the training input of Two-Stream's RGB and flow streams, whose
-'train' split is stored one record per frame and one per 10 flow fields
-(``StorageConfig.train_record_frames``: a sample then reads 39 kB or 0.6 MB
-instead of a whole clip's 9.7 or 16 MB; docs/BENCHMARKS.md, "Training
-input"), with validation and test whole clips; ``trial``: side 128 with
-flow and a few clips per class, to try the whole road quickly.  All at 25
+shorter side 128 for the 3D ConvNet (§4.4, SPEC.md); ``two_stream340``:
+RGB + flow at side 340 whose 'train' split is stored in records of 10
+frames and 10 flow fields (``StorageConfig.train_record_frames``): both
+streams of Two-Stream sample a record of 1.3 MB instead of a whole clip of
+26-32 MB, and validation and test keep whole clips for the dense protocol
+and the fused two-stream evaluation, all from one TV-L1 pass
+(docs/BENCHMARKS.md, "Training input"); ``rgb340_frames`` and ``flow340``:
+one stream alone, in records of one frame (RGB) or of 10 fields (flow
+only); ``trial``: side 128 with flow and a few clips per class, to try the
+whole road quickly.  All at 25
 fps; flow is TV-L1 with OpenCV's defaults, as the paper's.
 
 Splits: 'train', 'validation' and 'test', one per CSV.  Test clips whose CSV
@@ -47,6 +50,7 @@ from kinetics_tf.data import annotations
 from kinetics_tf.data import classes
 from kinetics_tf.datasets import builder as builder_lib
 from kinetics_tf.datasets import clips
+from kinetics_tf.datasets import features as features_lib
 
 SPLITS = ('train', 'validation', 'test')
 # CSV file stems (lower case) -> split, e.g. train.csv, kinetics_400_val.csv,
@@ -232,22 +236,33 @@ def _configs() -> list:
       KineticsConfig(name='rgb128_flow', with_flow=True, short_side=side128,
                      description='RGB frames and TV-L1 flow, 25 fps, '
                      'shorter side 128.'),
-      # The two streams' training configs (docs/BENCHMARKS.md, "Training
-      # input"): the train split in records of one frame / one stack of
-      # Table 3's 10 flow fields, so that a sample reads what it uses;
-      # validation and test whole clips, for the dense test protocol.
+      # Two-Stream's training input (docs/BENCHMARKS.md, "Training input"):
+      # the train split in records of Table 3's 10-field flow stack, so
+      # that a sample reads what it uses; validation and test whole clips,
+      # for the dense test protocol.  Flow as one zlib tensor per record:
+      # lossless and the fastest lossless layout to sample (a record is one
+      # stack; PNG costs 1.8x its CPU for 0.7x its bytes).
+      KineticsConfig(name='two_stream340', with_flow=True,
+                     flow_format=features_lib.FLOW_ZLIB,
+                     train_record_frames=constants.FLOW_STACK,
+                     description=(
+                         'RGB frames and TV-L1 flow, 25 fps, shorter side '
+                         '340: the train split in records of 10 frames and '
+                         '10 flow fields (both streams of Two-Stream train '
+                         'from it), validation and test whole clips.')),
       KineticsConfig(name='rgb340_frames', train_record_frames=1,
                      description=(
                          'RGB frames, 25 fps, shorter side 340; the train '
-                         'split one record per frame (the RGB stream of '
-                         'Two-Stream), validation and test whole clips.')),
+                         'split one record per frame (the RGB stream alone),'
+                         ' validation and test whole clips.')),
       KineticsConfig(name='flow340', with_flow=True, with_video=False,
+                     flow_format=features_lib.FLOW_ZLIB,
                      train_record_frames=constants.FLOW_STACK,
                      description=(
                          'TV-L1 flow only, 25 fps, shorter side 340; the '
                          'train split one record per 10 flow fields (the '
-                         'flow stream of Two-Stream), validation and test '
-                         'whole clips.')),
+                         'flow stream alone), validation and test whole '
+                         'clips.')),
       KineticsConfig(name='trial', with_flow=True, short_side=side128,
                      clips_per_class=(4, 2, 2), description=(
                          'RGB + flow, shorter side 128, the first 4 / 2 / 2 '
