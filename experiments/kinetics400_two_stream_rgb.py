@@ -8,7 +8,7 @@ Cost: 100k steps x 256 frames = 25.6M ResNet-50 examples at 299x299; at <2
 ex/s on a 2-core CPU that is >150 days, so it needs GPUs (the paper: 64)
 (figures: benchmarks/models.py and docs/BENCHMARKS.md).
 
-Data: the TFDS dataset 'kinetics400/rgb340' (docs on preparing the data);
+Data: the TFDS dataset 'kinetics400/two_stream340' (docs on preparing the data);
 --data_dir points at it.
 
 Trained from scratch (§4.4). The paper gives no batch size, learning rate or
@@ -22,7 +22,7 @@ from kinetics_tf.training.config import Config
 def get_config() -> Config:
   return Config(
       name='kinetics400_two_stream_rgb',
-      dataset='kinetics400/rgb340',
+      dataset='kinetics400/two_stream340',
       model='rgb',
       crop_size=constants.RESNET_CROP,  # §4.4
       batch_size=256,

@@ -9,7 +9,7 @@ Cost: as kinetics400_two_stream_flow (100k steps x 256 flow stacks = 25.6M
 ResNet-50 examples at 299x299; GPUs only). The flow of the dataset costs more
 than the training: TV-L1 over every frame pair of about 480,000 clips.
 
-Data: the TFDS dataset 'kinetics600/rgb340_flow' (kinetics-tf download
+Data: the TFDS dataset 'kinetics600/two_stream340' (kinetics-tf download
 --dataset=kinetics600, then tfds build, docs/preparing_kinetics.md);
 --data_dir points at it.
 
@@ -29,6 +29,6 @@ def get_config() -> Config:
   # kinetics400_two_stream_flow's recipe (Table 4) with this version's dataset and classes.
   return kinetics400_two_stream_flow.get_config().replace(
       name='kinetics600_two_stream_flow',
-      dataset='kinetics600/rgb340_flow',
+      dataset='kinetics600/two_stream340',
       num_classes=classes.VERSION_NUM_CLASSES['kinetics600'],
   )

@@ -8,7 +8,7 @@ Cost: as kinetics400_two_stream_rgb (100k steps x 256 frames = 25.6M ResNet-50
 examples at 299x299; GPUs only); the wider classifier adds 200 x 2048 weights,
 nothing measurable.
 
-Data: the TFDS dataset 'kinetics600/rgb340' (about 480,000 clips: 392k train,
+Data: the TFDS dataset 'kinetics600/two_stream340' (about 480,000 clips: 392k train,
 30k validation, 60k test; kinetics-tf download --dataset=kinetics600, then
 tfds build, docs/preparing_kinetics.md); --data_dir points at it.
 
@@ -28,6 +28,6 @@ def get_config() -> Config:
   # kinetics400_two_stream_rgb's recipe (Table 4) with this version's dataset and classes.
   return kinetics400_two_stream_rgb.get_config().replace(
       name='kinetics600_two_stream_rgb',
-      dataset='kinetics600/rgb340',
+      dataset='kinetics600/two_stream340',
       num_classes=classes.VERSION_NUM_CLASSES['kinetics600'],
   )

@@ -8,7 +8,7 @@ Cost: as kinetics400_two_stream_rgb (100k steps x 256 frames = 25.6M ResNet-50
 examples at 299x299; GPUs only); the wider classifier adds 300 x 2048 weights,
 nothing measurable.
 
-Data: the TFDS dataset 'kinetics700_2020/rgb340' (about 650,000 clips: 545k
+Data: the TFDS dataset 'kinetics700_2020/two_stream340' (about 650,000 clips: 545k
 train, 35k validation, 68k test; kinetics-tf download
 --dataset=kinetics700_2020, then tfds build, docs/preparing_kinetics.md);
 --data_dir points at it.
@@ -32,6 +32,6 @@ def get_config() -> Config:
   # kinetics400_two_stream_rgb's recipe (Table 4) with this version's dataset and classes.
   return kinetics400_two_stream_rgb.get_config().replace(
       name='kinetics700_2020_two_stream_rgb',
-      dataset='kinetics700_2020/rgb340',
+      dataset='kinetics700_2020/two_stream340',
       num_classes=classes.VERSION_NUM_CLASSES['kinetics700_2020'],
   )

@@ -103,10 +103,12 @@ def test_frames_are_resized_to_a_side_of_340_or_128():
   from kinetics_tf import release  # pylint: disable=g-import-not-at-top
   sides = {c.name: c.short_side for c in tfds.builder_cls('kinetics400').BUILDER_CONFIGS}
   assert (sides['rgb340'], sides['rgb340_flow'], sides['rgb128']) == (340, 340, 128)
+  assert (sides['two_stream340'], sides['rgb340_frames'], sides['flow340']) == (340, 340, 340)
   sides = {c.name: c.short_side for c in tfds.builder_cls('ucf101_local').BUILDER_CONFIGS}
   assert (sides['split1'], sides['split1_rgb'], sides['split1_rgb128']) == (340, 340, 128)
   assert _experiment('kinetics400_c3d').dataset == 'kinetics400/rgb128'
-  assert _experiment('kinetics400_two_stream_rgb').dataset == 'kinetics400/rgb340'
+  assert _experiment('kinetics400_two_stream_rgb').dataset == 'kinetics400/two_stream340'
+  assert _experiment('kinetics400_convnet_lstm').dataset == 'kinetics400/rgb340'
   # Serving keeps the ratio of side to crop: 340 for 299, 128 for 112.
   assert (release.default_short_side('rgb', 299), release.default_short_side('c3d', 112)) == (
       340, 128)
