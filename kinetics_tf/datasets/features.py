@@ -50,10 +50,14 @@ Flow layouts (``FLOW_FORMATS``):
   ``FLOW_JPEG_QUALITY`` (the convention of DeepMind's I3D, MediaPipe's and
   denseflow's flow): smaller and faster to decode, but lossy;
   ``benchmarks/input.py`` measures its error against the lossless flow.
-* ``'zlib'`` (the builders' earlier versions): one ``tfds.features.Tensor``
-  uint8 [T-1,H,W,2] per clip compressed with zlib (4.5 kB per field at side
-  128, ``benchmarks/build.py``); kept so that datasets built with those
-  versions still read (``tfds.builder(name, version=...)``).
+* ``'zlib'``: one ``tfds.features.Tensor`` uint8 [T-1,H,W,2] per example
+  compressed with zlib (4.5 kB per field at side 128, ``benchmarks/build.py``),
+  lossless.  The builders' earlier versions stored it per whole clip, so a
+  sample inflated all 249 fields (still read: ``tfds.builder(name,
+  version=...)``); in records of 10 fields (``train_record_frames``, below)
+  a record is one flow stack, and zlib is the fastest lossless layout to
+  sample: inflating 10 fields costs less than decoding 20 PNGs (the
+  ``two_stream340`` and ``flow340`` configs; docs/BENCHMARKS.md).
 """
 
 from typing import Optional, Sequence
