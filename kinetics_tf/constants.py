@@ -7,7 +7,9 @@ footprint, a crop size or the flow bound; everything else imports them.
 
 import dataclasses
 
-from flow.constants import FLOW_BOUND, FPS  # noqa: F401  (re-exported)
+# The numbers the flow tool needs too live in flow/ (standalone: it imports
+# nothing from kinetics_tf); they are re-exported here.
+from flow.constants import FLOW_BOUND, FPS, SHORT_SIDE  # noqa: F401
 
 # Table 1 / Appendix A.
 NUM_CLASSES = 400
@@ -23,7 +25,7 @@ CLIP_SECONDS = 10.0
 
 # §4.4: frames resized so that a side is 340 px (ResNet-50 models) or 128 px
 # (3D ConvNet).  SPEC.md: it is the *shorter* side, aspect ratio kept.
-RESNET_SHORT_SIDE = 340
+RESNET_SHORT_SIDE = SHORT_SIDE  # 340, defined in flow/constants.py
 C3D_SHORT_SIDE = 128
 
 # §4.4: random crops of 299x299 (ResNet-50) and 112x112 (3D ConvNet).
