@@ -59,3 +59,20 @@ def test_learning_section_at_tiny_sizes(tmp_path):
   assert [r[0] for r in rows] == ['1', '2'], done.stdout
   for _, reads, acc in rows:
     assert int(reads) > 0 and 0 <= float(acc) <= 1
+
+
+def test_learning_records_section_at_tiny_sizes(tmp_path):
+  """--learning_records: the flow stream from whole clips and from records."""
+  done = subprocess.run(
+      [sys.executable, 'benchmarks/input.py', '--learning_records',
+       '--learning_steps', '2', '--learning_clips', '1', '--learning_seeds',
+       '0', '--learning_frames', '24', '--cache_dir', str(tmp_path)],
+      cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'),
+      capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  rows = re.findall(r'^\| (whole clips|records of 10 fields) \| (\d+) \| 0 \| '
+                    r'([\d.]+) \| \d+ \|$', done.stdout, re.M)
+  # 16 clips; 23 fields each -> records [0, 10) and [10, 23).
+  assert [(r[0], r[1]) for r in rows] == [('whole clips', '16'),
+                                          ('records of 10 fields', '32')]
+  assert all(0 <= float(r[2]) <= 1 for r in rows)
