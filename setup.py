@@ -36,7 +36,7 @@ setuptools.setup(
         # which moves OpenCV's TV-L1 by ~0.02 px; both are tested.
         'opencv-contrib-python-headless>=4.14,<5.1',
         # 17.0 added threads= to VideoFrame.to_ndarray (the RGB conversion of
-        # flow/video.py); 14-16 raise TypeError there.
+        # flow/decoding.py); 14-16 raise TypeError there.
         'av>=17',
         # Flags of every binary, flow.extract's and flow.beam's included.
         'absl-py>=2.0',
