@@ -49,6 +49,8 @@ def sets(tmp_path_factory):
       'fields10': _build(data_dir, 'fields10', train_record_frames=10),
       'frames1': _build(data_dir, 'frames1', with_flow=False,
                         train_record_frames=1),
+      'zlib10': _build(data_dir, 'zlib10', with_video=False,
+                       flow_format='zlib', train_record_frames=10),
   }
 
 
@@ -109,6 +111,22 @@ def test_a_beam_build_writes_the_same_records(sets, tmp_path):
   summary = json.loads((beam.data_path / generate.SUMMARY).read_text())
   assert summary['train']['built'] == NUM_CLASSES
   assert summary['train']['records'] == 2 * NUM_CLASSES
+
+
+def test_zlib_records_are_bit_identical_to_quantised_tvl1(sets):
+  """The flow-only zlib layout of the flow340 config: each record is
+  exactly its fields of flow.quantize(flow.tvl1(...)) of the clip."""
+  builder = sets['zlib10']
+  assert features_lib.flow_format_of(builder.info.features) == 'zlib'
+  assert 'video' not in builder.info.features
+  config = builder.builder_config
+  jobs = {j.youtube_id: j for j in synthetic.split_jobs(config, 'train')}
+  records = _plain(builder, 'train')
+  assert len(records) == 2 * NUM_CLASSES
+  for rec in records[:8]:
+    _, flow_u8 = synthetic.clip_arrays(config, jobs[rec['youtube_id'].decode()])
+    a = int(rec['first_frame'])
+    np.testing.assert_array_equal(rec['flow'], flow_u8[a:a + len(rec['flow'])])
 
 
 def test_other_splits_keep_whole_clips_and_the_summary_counts_clips(sets):
