@@ -24,6 +24,7 @@ from absl import app as absl_app
 from absl import flags
 from absl import logging
 
+from flow import app as flow_app
 from kinetics_tf.errors import UserError  # pylint: disable=unused-import
 
 _HELP = ('-h', '--help', '--helpshort', '--helpfull', '-?')
@@ -110,13 +111,15 @@ def _is_dataset_not_found(error) -> bool:
 
 
 def user_message(error: BaseException):
-  """The one line for a user's mistake, or None if ``error`` is a bug."""
-  if isinstance(error, (UserError, absl_app.UsageError, flags.Error)):
-    return str(error)
-  if isinstance(error, (FileNotFoundError, NotADirectoryError,
-                        IsADirectoryError, PermissionError)):
-    if error.strerror and error.filename:
-      return f'{error.strerror}: {error.filename}'
+  """The one line for a user's mistake, or None if ``error`` is a bug.
+
+  ``flow.app.user_message`` (UserError, a bad flag, a missing file), plus
+  absl's UsageError and TFDS's unknown datasets.
+  """
+  message = flow_app.user_message(error)
+  if message is not None:
+    return message
+  if isinstance(error, absl_app.UsageError):
     return str(error)
   if _is_dataset_not_found(error):
     return str(_dataset_not_found(error))
