@@ -399,6 +399,25 @@ def _cases(args, sets: Sets):
   return out
 
 
+def _fit_and_validate(stream, builder, model, train, crop, batch, steps):
+  """Compiles and fits a tiny stream for ``steps``, then its validation
+  top-1 on the builder's whole-clip validation split; (top-1, seconds)."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.input import train_pipeline  # pylint: disable=g-import-not-at-top
+  model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                loss=keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=True), metrics=['accuracy'])
+  val = train_pipeline.make_dataset(
+      train_pipeline.load_examples(builder, 'validation', stream,
+                                   shuffle_files=False),
+      stream, crop, batch, training=False)
+  started = time.perf_counter()
+  model.fit(train, steps_per_epoch=steps, epochs=1, verbose=0)
+  took = time.perf_counter() - started
+  _, acc = model.evaluate(val, verbose=0)
+  return acc, took
+
+
 def _learning(args):
   """Validation accuracy at equal steps with K samples per read (synthetic set)."""
   import keras  # pylint: disable=g-import-not-at-top
@@ -429,9 +448,6 @@ def _learning(args):
     model = models.rgb_stream(num_classes=16, input_size=crop,
                               width_multiplier=1 / 4,
                               blocks_per_stage=(1, 1, 1, 1))
-    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True), metrics=['accuracy'])
     reads = tf.Variable(0, dtype=tf.int64)
 
     def count(ex, reads=reads):
@@ -442,15 +458,8 @@ def _learning(args):
     train = train_pipeline.make_dataset(train.map(count), 'rgb', crop, batch,
                                         seed=seed, shuffle_buffer=640,
                                         samples_per_read=k)
-    val = train_pipeline.make_dataset(
-        train_pipeline.load_examples(builder, 'validation', 'rgb',
-                                     shuffle_files=False),
-        'rgb', crop, batch, training=False)
-    started = time.perf_counter()
-    model.fit(train, steps_per_epoch=args.learning_steps, epochs=1,
-              verbose=0)
-    took = time.perf_counter() - started
-    _, acc = model.evaluate(val, verbose=0)
+    acc, took = _fit_and_validate('rgb', builder, model, train, crop, batch,
+                                  args.learning_steps)
     print(f'| {k} | {seed} | {int(reads.numpy())} | {acc:.3f} | {took:.0f} |',
           flush=True)
 
@@ -489,21 +498,11 @@ def _learning_records(args):
       model = models.flow_stream(num_classes=16, input_size=crop,
                                  width_multiplier=1 / 4,
                                  blocks_per_stage=(1, 1, 1, 1))
-      model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
-                    loss=keras.losses.SparseCategoricalCrossentropy(
-                        from_logits=True), metrics=['accuracy'])
       train = train_pipeline.make_dataset(
           train_pipeline.load_examples(builder, 'train', 'flow', seed=seed),
           'flow', crop, batch, seed=seed, shuffle_buffer=1024)
-      val = train_pipeline.make_dataset(
-          train_pipeline.load_examples(builder, 'validation', 'flow',
-                                       shuffle_files=False),
-          'flow', crop, batch, training=False)
-      started = time.perf_counter()
-      model.fit(train, steps_per_epoch=args.learning_steps, epochs=1,
-                verbose=0)
-      took = time.perf_counter() - started
-      _, acc = model.evaluate(val, verbose=0)
+      acc, took = _fit_and_validate('flow', builder, model, train, crop,
+                                    batch, args.learning_steps)
       label = 'whole clips' if n is None else f'records of {n} fields'
       print(f'| {label} | {records} | {seed} | {acc:.3f} | {took:.0f} |',
             flush=True)
