@@ -95,12 +95,14 @@ def preprocess(example: dict, model: str, crop_size: int, *,
   clip = sample_clip(example[facts.feature], num_frames, stride,
                      crop_size, training=training, seed=seed_clip)
   if facts.feature == 'flow':
-    # Flipped (and stacked) still uint8 (a quarter of the bytes of float32),
+    # Stacked and flipped still uint8 (a quarter of the bytes of float32),
     # then scaled once: x -> 255 - x is the negation of the dequantised x.
-    if training:
-      clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=True)
+    # Flipping the stack moves 10 (x, y) pairs a pixel at once: half the
+    # time of flipping the fields (docs/BENCHMARKS.md, "Training input").
     if facts.layout == 'stack':
       clip = ops.stack_flow(clip)
+    if training:
+      clip, _ = ops.random_flip(clip, seed=seed_flip, is_flow=True)
     clip = ops.dequantize_flow(clip)
   else:
     clip = ops.scale_to_unit(clip)
