@@ -466,7 +466,8 @@ def _learning(args):
 
 def _learning_records(args):
   """Validation accuracy at equal steps of the flow stream trained from
-  whole clips or from records of 10 fields (synthetic set, longer clips)."""
+  whole clips or from records of N fields (--record_fields; synthetic set,
+  longer clips)."""
   import keras  # pylint: disable=g-import-not-at-top
   from kinetics_tf import models  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
@@ -475,7 +476,7 @@ def _learning_records(args):
   frames, crop, batch = args.learning_frames, 40, 16
   clips = args.learning_clips
   builders = {}
-  for n in (None, 10):
+  for n in [None] + args.record_fields:
     config = dataclasses.replace(
         base, name=f'records_{n or "whole"}_{clips}_{frames}',
         num_frames=frames, train_record_frames=n,
@@ -537,8 +538,8 @@ def main(argv=None):
   p.add_argument('--learning', action='store_true',
                  help='only the effect of K samples per read on learning')
   p.add_argument('--learning_records', action='store_true',
-                 help='only the effect of records of 10 fields on learning '
-                 '(flow stream)')
+                 help='only the effect of records of --record_fields fields '
+                 'on learning (flow stream)')
   p.add_argument('--learning_frames', type=int, default=48,
                  help='frames per synthetic clip of --learning_records')
   p.add_argument('--learning_k', default='1,4,16')
@@ -558,6 +559,7 @@ def main(argv=None):
     fn = _child_lib if spec['kind'] == 'lib' else _child_ref
     print(json.dumps(fn(spec)))
     return
+  args.record_fields = [int(n) for n in args.record_fields.split(',') if n]
   if args.learning or args.learning_records:
     args.learning_k = [int(k) for k in args.learning_k.split(',')]
     args.learning_seeds = [int(k) for k in args.learning_seeds.split(',')]
@@ -566,7 +568,6 @@ def main(argv=None):
   args.modes = args.modes.split(',')
   args.models = args.models.split(',')
   args.layouts = args.layouts.split(',')
-  args.record_fields = [int(n) for n in args.record_fields.split(',') if n]
   import cv2  # pylint: disable=g-import-not-at-top
   import platform  # pylint: disable=g-import-not-at-top
   started = time.perf_counter()

@@ -66,7 +66,8 @@ def test_learning_records_section_at_tiny_sizes(tmp_path):
   done = subprocess.run(
       [sys.executable, 'benchmarks/input.py', '--learning_records',
        '--learning_steps', '2', '--learning_clips', '1', '--learning_seeds',
-       '0', '--learning_frames', '24', '--cache_dir', str(tmp_path)],
+       '0', '--learning_frames', '24', '--record_fields', '10',
+       '--cache_dir', str(tmp_path)],
       cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'),
       capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
