@@ -41,7 +41,8 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
   # 24 fields in records of 10: two records, the last holding 14.
   assert re.search(r'flow340_png_r10 [\d.]+ kB \(2\)', out), out
   # The cached build is reused by a second run.
-  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 8
+  # 6 whole-clip sets, rgb340_frames, flow340_png_r10, two_stream_r10.
+  assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 9
 
 
 def test_learning_section_at_tiny_sizes(tmp_path):
