@@ -55,7 +55,7 @@ EOF
 
 if [[ -n "${KINETICS_TF_FIXTURES:-}" ]]; then
   echo "parity with OpenCV on the fixture clips:"
-  "$PYTHON" -m pytest -q -s tests/test_tvl1_tf.py -k "real_clips" 2>&1 \
+  "$PYTHON" -m pytest -q -s tests/test_flow_tvl1_tf.py -k "real_clips" 2>&1 \
     | grep -E "real clips|passed|failed|error" || true
 else
   echo "parity check skipped: set KINETICS_TF_FIXTURES to the fixtures folder"

@@ -104,7 +104,7 @@ fi
 
 echo "== 3. TV-L1 (flow/tvl1_tf.py): pairs/s and parity with OpenCV"
 if [[ $SMOKE == 1 ]]; then
-  # The parity check (tests/test_tvl1_tf.py on the real clips) is a test of
+  # The parity check (tests/test_flow_tvl1_tf.py on the real clips) is a test of
   # its own; the smoke run leaves it out.
   env -u KINETICS_TF_FIXTURES bash benchmarks/flow_gpu.sh --smoke
 else

@@ -37,7 +37,7 @@ STOPPING = ('opencv', 'fixed')
 # Steps per warp of the fixed budget when `iterations` is not given, by frame
 # size (fixed_iterations): the fewest, in steps of 5, for which the flow of
 # real pairs differs from OpenCV's by no more than OpenCV's own change when
-# its epsilon is halved (tests/test_tvl1_tf.py checks both sizes;
+# its epsilon is halved (tests/test_flow_tvl1_tf.py checks both sizes;
 # docs/BENCHMARKS.md has the sweep: 20 failed at 128x96 and 340x256, 30
 # failed at 64x48).  OpenCV's rule itself averages ~780 steps per pair on
 # Kinetics frames at 340x256; 25 x 5 warps x 5 levels = 625.

@@ -136,7 +136,7 @@ def test_quantised_flow_flips_and_stacks_as_the_signed_flow():
 
 def test_scaling():
   # [-1, 1] is the only RGB scaling: an ImageNet-initialised model maps it to
-  # its weights' Caffe convention itself (test_imagenet_init.py).
+  # its weights' Caffe convention itself (test_models_imagenet.py).
   values = np.array([[[[0, 127, 255]]]], np.uint8)
   eager, graph = eager_and_mapped(ops.scale_to_unit, values)
   np.testing.assert_allclose(eager.ravel(), [-1, 127 / 127.5 - 1, 1])
