@@ -466,8 +466,13 @@ def test_a_killed_download_resumes(k400_bucket, tmp_path, sig):
          f'--out_dir={out}', '--splits=train', '--workers=1', '--noprogress']
   with serve(root) as server:
     server.faults['400/train/part_0.tar.gz'] = ['slow', None]
-    proc = subprocess.Popen(cmd + [f'--base_url={server.url}'], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT back to its default in the child: a shell without job control
+    # starts background commands (e.g. `.ci/run &`) with SIGINT ignored,
+    # which the child inherits, and Python then never raises Ctrl-C.
+    proc = subprocess.Popen(
+        cmd + [f'--base_url={server.url}'], env=ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     part = out / 'archives' / 'train' / 'part_0.tar.gz.part'
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
