@@ -638,9 +638,9 @@ def main(argv=None):
       zlib = results.get(('train', 'flow (zlib)'))
       for label in [f'flow ({fmt}, {n} fields per record)'
                     for n in args.record_fields for fmt in args.layouts]:
-        png = results.get(('train', label))
-        if png and zlib:
-          gain = zlib[1]['cpu_ms'] / png[1]['cpu_ms']
+        per_record = results.get(('train', label))
+        if per_record and zlib:
+          gain = zlib[1]['cpu_ms'] / per_record[1]['cpu_ms']
           targets.append((f'{label} {gain:.1f}x faster than the zlib layout '
                           '(target >= 20x)', gain >= 20))
       gpus = ', '.join(f'{g} {r:,}' for g, r in RESNET50_GPU_IMAGES_S.items())

@@ -4,20 +4,10 @@
       --model=runs/flow/model.keras --dataset=synthetic_actions/tiny --out_dir=export/
 
 writes one SavedModel per model (``export/rgb``, ``export/flow``, ...) and, for
-an RGB and a flow stream, the fused ``export/two_stream``.  Each serves the
-dense test protocol of Table 3 on one raw video:
-
-  inputs   frames  uint8 [T, H, W, 3] RGB at 25 fps (any size: the shorter
-                   side is resized to ``short_side``, then centre-cropped)
-           flow    uint8 [T-1, H, W, 2] TV-L1 flow, quantised as flow.quantize
-                   (flow and two-stream models; see docs/releasing_models.md)
-  outputs  probabilities [C], top5_names [5], top5_probabilities [5],
-           top5_indices [5], features [D] (pooled, averaged over snapshots)
-
-``kinetics_tf.json`` beside ``saved_model.pb`` records the protocol
-(kind, inputs, crop, short_side, class names) for ``kinetics_tf.predict``.
-The binary is its flags: the release format and ``export`` (``run`` here)
-are ``kinetics_tf.release``.
+an RGB and a flow stream, the fused ``export/two_stream``, with
+``kinetics_tf.json`` beside each for ``kinetics_tf.predict``.  The binary is
+its flags: the release format (inputs, outputs, metadata) and ``export``
+(``run`` here) are ``kinetics_tf.release``.
 """
 
 from absl import app

@@ -138,13 +138,17 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     self._use_beam = False
     self._num_clips = {}
 
-  def _clip_options(self) -> clips.Options:
-    """The config's storage fields as clips.Options (StorageConfig)."""
+  def _clip_options(self, split: str) -> clips.Options:
+    """How the clips of ``split`` are built: the config's storage fields
+    (StorageConfig), this version's flow layout and the TV-L1 backend."""
     c = self.builder_config
-    return clips.Options(short_side=c.short_side, with_flow=c.with_flow,
-                         tvl1_params=tuple(c.tvl1_params),
-                         jpeg_quality=c.jpeg_quality,
-                         max_seconds=c.max_seconds)
+    return clips.Options(
+        short_side=c.short_side, with_flow=c.with_flow,
+        tvl1_params=tuple(c.tvl1_params), jpeg_quality=c.jpeg_quality,
+        max_seconds=c.max_seconds, flow_backend=self._flow_backend,
+        flow_format=self._flow_format(), with_video=c.with_video,
+        record_frames=c.train_record_frames if split == 'train' else None,
+        first_frame_feature=c.train_record_frames is not None)
 
   def _features(self, class_names, num_frames: Optional[int] = None,
                 height: Optional[int] = None,
@@ -154,7 +158,8 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     return features_lib.clip_features(
         class_names, self.builder_config.with_flow,
         None if segmented else num_frames, height, width,
-        flow_format=self._flow_format(), with_video=self._with_video(),
+        flow_format=self._flow_format(),
+        with_video=self.builder_config.with_video,
         with_first_frame=segmented)
 
   def _flow_format(self) -> str:
@@ -166,32 +171,19 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     first = self.PER_FIELD_FLOW_VERSION
     if first is not None and self.version < tfds.core.Version(first):
       return features_lib.FLOW_ZLIB
-    return features_lib.check_flow_format(
-        getattr(self.builder_config, 'flow_format', None) or
-        features_lib.FLOW_PNG)
+    return features_lib.check_flow_format(self.builder_config.flow_format)
 
   def _source(self):
     return clips.FileSource()
 
-  def _with_video(self) -> bool:
-    """Whether this config stores the frames (a config's ``with_video``,
-    default True; False makes a flow-only set)."""
-    return bool(getattr(self.builder_config, 'with_video', True))
-
   def _supervised_keys(self):
     """('video', 'label'), or None for a flow-only set."""
-    return ('video', 'label') if self._with_video() else None
+    return ('video', 'label') if self.builder_config.with_video else None
 
   def _build(self, jobs: Sequence[clips.Job], split: str):
     """What `_generate_examples` returns for one split's jobs."""
     report = generate.part_path(self.data_dir, split)
-    options = dataclasses.replace(
-        self._clip_options(), flow_backend=self._flow_backend,
-        flow_format=self._flow_format(), with_video=self._with_video(),
-        record_frames=(self.builder_config.train_record_frames
-                       if split == 'train' else None),
-        first_frame_feature=(
-            self.builder_config.train_record_frames is not None))
+    options = self._clip_options(split)
     if self._use_beam:
       # Imported here: Beam is heavy and only Beam builds need it.
       from kinetics_tf.datasets import beam_build  # pylint: disable=g-import-not-at-top

@@ -167,7 +167,6 @@ def summary_line(summary: dict, name: str = '') -> str:
               if c.get(k)]
     if 'records' in c:
       kinds[0] += f' ({c["records"]} records)'
-
     parts.append(f'{split} ' + ', '.join(kinds))
   prefix = f'{name}: ' if name else ''
   return prefix + '; '.join(parts) + f' (skipped clips: {REPORT})'
