@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import keras
 import tensorflow_datasets as tfds
 
+from kinetics_tf import errors
 from kinetics_tf import reports
 from kinetics_tf import scoring
 from kinetics_tf.data import classes
@@ -53,6 +54,17 @@ def trained_on(path: str) -> str | None:
       return json.load(f).get('dataset')
   except (OSError, ValueError, AttributeError):
     return None
+
+
+def refuse_records(builder, dataset: str, split: str) -> None:
+  """Raises UserError for a split stored as records (not clips): the dense
+  protocol scores whole clips, and a record is a few frames of one."""
+  stride = getattr(builder.builder_config, 'train_record_stride', None)
+  if stride is not None and split.split('[')[0] == 'train':
+    raise errors.UserError(
+        f'{dataset}: its {split!r} split is stored as records of a few '
+        'frames, not clips, and the test protocol scores whole clips; '
+        'evaluate its validation or test split, or a whole-clip config.')
 
 
 def version_warning(trained: str | None, dataset: str, split: str) -> str | None:
@@ -119,6 +131,7 @@ def run(models: keras.Model | str | Sequence[keras.Model | str], dataset: str,
         raise ValueError(f'two {kind!r} models given; evaluate them in separate runs')
       dm[kind] = d
   builder = tfds.builder(dataset, data_dir=data_dir)
+  refuse_records(builder, dataset, split)
   on_frames = sorted(k for k, d in dm.items() if d.input_key == 'video')
   if 'video' not in builder.info.features and on_frames:
     raise ValueError(f'{dataset} stores no RGB frames (a flow-only set); '

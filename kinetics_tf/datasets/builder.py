@@ -56,14 +56,17 @@ class StorageConfig(tfds.core.BuilderConfig):
       before ``PER_FIELD_FLOW_VERSION``, which store it whatever this says).
     with_video: store the RGB frames; False (with flow) makes a flow-only
       set, read by the flow stream without the frames' bytes.
-    train_record_frames: None = one record per clip in every split; N = the
-      'train' split stores each clip as records of N consecutive frames (N
-      flow fields in a set with flow), the last record taking the remainder
-      (N to 2N-1), so that a training sample reads only the record its
-      footprint lies in (``features.py``, "Records"); validation and test
-      keep whole clips for the dense test protocol.  For the one-frame RGB
-      stream and the 10-field flow stream (Table 3); a longer footprint
-      (ConvNet+LSTM, C3D) needs whole clips.
+    train_record_stride: None = one record per clip in every split; S = the
+      'train' split stores each clip as overlapping records of at most S
+      starts each (``kinetics_tf.data.records``), so that a training sample
+      reads a record of about S + ``train_record_overlap`` frames instead of
+      its clip; validation and test keep whole clips for the dense test
+      protocol.  The input pipeline draws from the records exactly the
+      paper's distribution (every start of a clip alike, every clip alike).
+    train_record_overlap: frames a record holds past its starts: the
+      longest training footprint it serves spans ``train_record_overlap +
+      1`` frames (10 for Table 3's 10-field flow stack, 0 for one RGB
+      frame); a longer footprint (ConvNet+LSTM, C3D) is refused.
     max_seconds: decode at most this many seconds of each file (None = all).
   """
   short_side: Optional[int] = None
@@ -72,14 +75,19 @@ class StorageConfig(tfds.core.BuilderConfig):
   jpeg_quality: int = features_lib.JPEG_QUALITY
   flow_format: str = features_lib.FLOW_PNG
   with_video: bool = True
-  train_record_frames: Optional[int] = None
+  train_record_stride: Optional[int] = None
+  train_record_overlap: int = 0
   max_seconds: Optional[float] = None
 
   def __post_init__(self):
-    n = self.train_record_frames
+    n, overlap = self.train_record_stride, self.train_record_overlap
     if n is not None and n < 1:
-      raise ValueError(f'config {self.name!r}: train_record_frames must be '
+      raise ValueError(f'config {self.name!r}: train_record_stride must be '
                        f'None or >= 1, not {n}')
+    if overlap < 0 or (n is not None and self.with_flow and overlap < 1):
+      raise ValueError(f'config {self.name!r}: train_record_overlap='
+                       f'{overlap}; use >= 0 (>= 1 with flow: a record needs '
+                       'two frames for a field)')
 
 
 # Environment variable naming the TV-L1 backend of builds run by `tfds build`.
@@ -147,20 +155,21 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         tvl1_params=tuple(c.tvl1_params), jpeg_quality=c.jpeg_quality,
         max_seconds=c.max_seconds, flow_backend=self._flow_backend,
         flow_format=self._flow_format(), with_video=c.with_video,
-        record_frames=c.train_record_frames if split == 'train' else None,
-        first_frame_feature=c.train_record_frames is not None)
+        record_stride=c.train_record_stride if split == 'train' else None,
+        record_overlap=c.train_record_overlap,
+        record_features=c.train_record_stride is not None)
 
   def _features(self, class_names, num_frames: Optional[int] = None,
                 height: Optional[int] = None,
                 width: Optional[int] = None) -> tfds.features.FeaturesDict:
     """The features of this version and config (``features.clip_features``)."""
-    segmented = self.builder_config.train_record_frames is not None
+    segmented = self.builder_config.train_record_stride is not None
     return features_lib.clip_features(
         class_names, self.builder_config.with_flow,
         None if segmented else num_frames, height, width,
         flow_format=self._flow_format(),
         with_video=self.builder_config.with_video,
-        with_first_frame=segmented)
+        with_records=segmented)
 
   def _flow_format(self) -> str:
     """The flow layout of this version and config (features.FLOW_FORMATS).

@@ -19,6 +19,7 @@ import numpy as np
 import flow
 from flow.constants import FPS
 from flow import decoding as video_lib
+from kinetics_tf.data import records
 from kinetics_tf.datasets import features as features_lib
 
 # Skip reasons, the columns of the build summary.
@@ -81,10 +82,13 @@ class Options:
       ('png': lossless, one image per field and channel).
     flow_jpeg_quality: JPEG quality of the 'jpeg' flow layout.
     with_video: store the frames (False: a flow-only set).
-    record_frames: None = one example per clip; N = examples of N
-      consecutive frames (or flow fields) each (``split_records``).
-    first_frame_feature: store the ``first_frame`` feature (the configs
-      with several records per training clip store it in every split).
+    record_stride: None = one example per clip; S = records of at most S
+      starts each (``kinetics_tf.data.records``, ``split_records``).
+    record_overlap: frames each record holds past its starts: the longest
+      footprint the records serve spans ``record_overlap + 1`` frames.
+    record_features: store the record features
+      (``features.RECORD_FEATURES``; a set with records stores them in
+      every split, a whole clip being its only record).
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -96,8 +100,9 @@ class Options:
   flow_format: str = features_lib.FLOW_PNG
   flow_jpeg_quality: int = features_lib.FLOW_JPEG_QUALITY
   with_video: bool = True
-  record_frames: Optional[int] = None
-  first_frame_feature: bool = False
+  record_stride: Optional[int] = None
+  record_overlap: int = 0
+  record_features: bool = False
 
 
 class FileSource:
@@ -176,8 +181,8 @@ def make_example(job: Job, jpegs, flow_u8, source_fps: float,
       'num_frames': np.int32(num_frames),
       'source_fps': np.float32(source_fps),
   }
-  if opts.first_frame_feature:
-    example['first_frame'] = np.int32(0)
+  if opts.record_features:
+    example.update(whole_clip_record(num_frames, opts))
   if not opts.with_video:
     del example['video']
   if opts.with_flow:
@@ -212,58 +217,57 @@ def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
   return job.key, make_example(job, jpegs, flow_u8, source_fps, opts)
 
 
-def record_bounds(num_units: int, n: int) -> list[tuple[int, int]]:
-  """[start, end) ranges of the records of a clip of ``num_units`` frames (or
-  flow fields), ``n`` per record, the last one taking the remainder.
-
-  ``max(1, num_units // n)`` records: all of ``n`` units but the last, which
-  has ``n`` to ``2n - 1`` (a clip shorter than ``n`` is one record), so that
-  no record is too short for the footprint ``n`` was chosen for.
-  """
-  count = max(1, num_units // n)
-  bounds = [(j * n, (j + 1) * n) for j in range(count)]
-  bounds[-1] = (bounds[-1][0], num_units)
-  return bounds
+def whole_clip_record(num_frames: int, opts: Options) -> dict:
+  """The record features of a clip stored whole (its only record)."""
+  return {'first_frame': np.int32(0), 'clip_frames': np.int32(num_frames),
+          'record_index': np.int32(0), 'clip_records': np.int32(1),
+          'record_stride': np.int32(opts.record_stride or 0),
+          'record_overlap': np.int32(opts.record_overlap)}
 
 
-def split_records(key: str, example: dict, n: int) -> list[tuple[str, dict]]:
-  """One clip's example -> (key, example) records of ``n`` frames each.
+def _slice_flow(flow_value, a: int, b: int):
+  """Fields [a, b) of a ``flow`` value of any layout."""
+  if isinstance(flow_value, dict):
+    return {c: v[a:b] for c, v in flow_value.items()}
+  return flow_value[a:b]
 
-  The records are cut by ``record_bounds`` over the flow fields when the
-  example has flow (T-1 of them), else over the frames; a record holding
-  fields [a, b) holds frames [a, b) as well, and the last one also the
-  clip's last frame, so every frame and every field is stored once.  Each
-  record keeps the clip's label, id and times, sets ``first_frame`` (the
-  clip's index of its first frame) and ``num_frames`` (its frame count:
-  ``b - a``, or ``T - a`` for the last), and is keyed ``key/first_frame``.
-  Field ``t`` of a record is the motion from the clip's frame
-  ``first_frame + t`` to the next, as in a whole clip.
+
+def split_records(key: str, example: dict, stride: int,
+                  overlap: int) -> list[tuple[str, dict]]:
+  """One clip's example -> its (key, example) records (``data.records``).
+
+  Record ``j`` holds frames ``[a, b)`` of ``records.record_bounds`` and
+  the ``b - a - 1`` flow fields between them (field ``t`` of a record is
+  the motion from its frame ``t`` to the next, as in a whole clip), so
+  records overlap by ``overlap`` frames and each holds every footprint of
+  up to ``overlap + 1`` frames that starts in its part of the clip.  Each
+  keeps the clip's label, id and times, sets ``num_frames`` to its own
+  frame count and the record features (``features.RECORD_FEATURES``), and
+  is keyed ``key/first_frame``.
   """
   num_frames = int(example['num_frames'])
-  flow_value = example.get('flow')
-  units = num_frames - 1 if flow_value is not None else num_frames
-  bounds = record_bounds(units, n)
+  bounds = records.record_bounds(num_frames, stride, overlap)
   out = []
-  for i, (a, b) in enumerate(bounds):
-    last = i == len(bounds) - 1
-    frame_end = num_frames if last else b
-    record = dict(example, first_frame=np.int32(a),
-                  num_frames=np.int32(frame_end - a))
+  for j, (a, b) in enumerate(bounds):
+    record = dict(example, num_frames=np.int32(b - a), first_frame=np.int32(a),
+                  clip_frames=np.int32(num_frames), record_index=np.int32(j),
+                  clip_records=np.int32(len(bounds)),
+                  record_stride=np.int32(stride),
+                  record_overlap=np.int32(overlap))
     if 'video' in example:
-      record['video'] = example['video'][a:frame_end]
-    if flow_value is not None:
-      record['flow'] = ({c: v[a:b] for c, v in flow_value.items()}
-                        if isinstance(flow_value, dict) else flow_value[a:b])
+      record['video'] = example['video'][a:b]
+    if example.get('flow') is not None:
+      record['flow'] = _slice_flow(example['flow'], a, b - 1)
     out.append((f'{key}/{a:06d}', record))
   return out
 
 
 def build(job: Job, source, opts: Options) -> Union[list, Skip]:
   """``process``, then the clip's records: a list of (key, example), one per
-  record (``opts.record_frames``; one for a whole clip), or a Skip."""
+  record (``opts.record_stride``; one for a whole clip), or a Skip."""
   result = process(job, source, opts)
   if isinstance(result, Skip):
     return result
-  if opts.record_frames is None:
+  if opts.record_stride is None:
     return [result]
-  return split_records(*result, opts.record_frames)
+  return split_records(*result, opts.record_stride, opts.record_overlap)

@@ -16,21 +16,27 @@ Features (names kept so that TF Model Garden's ``VideoTfdsDecoder`` reads
 * ``youtube_id`` (the clip's source id; file stem for non-YouTube sets),
   ``time_start`` / ``time_end`` (float32 s in the source video),
   ``num_frames`` (int32 T), ``source_fps`` (float32, before resampling).
-* ``first_frame`` (int32; only in sets with ``train_record_frames``): the
-  index in its clip of the example's first frame (below).
+* The record features (int32; only in sets with records, in every split):
+  ``first_frame``, ``clip_frames``, ``record_index``, ``clip_records``,
+  ``record_stride``, ``record_overlap`` (``RECORD_FEATURES``, below).
 
 Records: by default an example is a whole clip.  A TFRecord is read and
 parsed whole, so a training sample of one frame (the RGB stream) or ten
 flow fields pays for the clip's 250 frames and 249 fields: 9.7 MB and 26 MB
 at side 340 for 39 kB and 0.6 MB used (docs/BENCHMARKS.md, "Training
-input").  With ``StorageConfig.train_record_frames=N`` the 'train' split
-stores each clip as records of N consecutive frames or flow fields
-(``clips.split_records``; ``num_frames`` is then the record's, ``time_*``
-and ``youtube_id`` its clip's), which TFDS shuffles with every other
-record at write time, so a sample reads one record and a batch mixes
-clips; validation and test keep one record per clip for the dense test
-protocol.  A footprint is sampled within one record: every frame and field
-is used, but a 10-field stack never straddles two records.
+input").  With ``StorageConfig.train_record_stride=S`` the 'train' split
+stores each clip as overlapping records (``kinetics_tf.data.records``
+defines the cut): record ``j`` of ``clip_records`` holds the clip's frames
+``[first_frame, first_frame + num_frames)`` and the flow fields between
+them, so that every footprint of up to ``record_overlap + 1`` frames lies
+whole in the record of its start.  An example of such a train split is a
+record, NOT a clip: ``num_frames`` is the record's, ``clip_frames``,
+``time_*`` and ``youtube_id`` its clip's.  A reader that wants clips reads
+validation and test (whole clips, ``clip_records`` 1) or a whole-clip
+config.  TFDS shuffles the records at write time, so a batch mixes clips.
+The input pipeline draws from the records the paper's distribution exactly
+(``kinetics_tf.input.train_pipeline``): a start among those its record owns,
+and a number of samples per record read that weighs every clip alike.
 
 Flow layouts (``FLOW_FORMATS``):
 
@@ -54,7 +60,7 @@ Flow layouts (``FLOW_FORMATS``):
   compressed with zlib (4.5 kB per field at side 128, ``benchmarks/build.py``),
   lossless.  The builders' earlier versions stored it per whole clip, so a
   sample inflated all 249 fields (still read: ``tfds.builder(name,
-  version=...)``); in records of 10 fields (``train_record_frames``, below)
+  version=...)``); in records of a few fields (``train_record_stride``)
   a record is one flow stack, and zlib is the fastest lossless layout to
   sample: inflating 10 fields costs less than decoding 20 PNGs (the
   ``two_stream340`` and ``flow340`` configs; docs/BENCHMARKS.md).
@@ -137,13 +143,26 @@ def flow_format_of(features) -> Optional[str]:
   return feature['x'].feature.encoding_format
 
 
+# The features of a record (``kinetics_tf.data.records``), in every split of
+# a set with records (a whole clip is its only record).
+RECORD_FEATURES = {
+    'first_frame': 'index in its clip of the record\'s first frame',
+    'clip_frames': 'frames of the clip the record was cut from',
+    'record_index': 'j: the record\'s place in its clip, from 0',
+    'clip_records': 'R: records the clip was cut into (1: the whole clip)',
+    'record_stride': 'starts of the longest footprint per record, at most',
+    'record_overlap': 'frames a record holds past its starts (its longest '
+                      'footprint spans record_overlap + 1 frames)',
+}
+
+
 def clip_features(class_names: Sequence[str], with_flow: bool,
                   num_frames: Optional[int] = None,
                   height: Optional[int] = None,
                   width: Optional[int] = None,
                   flow_format: str = FLOW_PNG,
                   with_video: bool = True,
-                  with_first_frame: bool = False
+                  with_records: bool = False
                   ) -> tfds.features.FeaturesDict:
   """The FeaturesDict of a clip dataset (see the module docstring).
 
@@ -156,8 +175,9 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
     with_video: whether to store the frames; False (with flow) makes a
       flow-only set, whose records the flow stream reads without the RGB
       frames' bytes (docs/BENCHMARKS.md, "Training input").
-    with_first_frame: store ``first_frame`` (sets whose training clips are
-      several records; see "Records" in the module docstring).
+    with_records: store the record features ``RECORD_FEATURES`` (sets whose
+      training clips are several records; see "Records" in the module
+      docstring).
   """
   if not (with_video or with_flow):
     raise ValueError('a clip dataset stores frames, flow or both')
@@ -170,8 +190,9 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
       'num_frames': tfds.features.Scalar(dtype=np.int32),
       'source_fps': tfds.features.Scalar(dtype=np.float32),
   }
-  if with_first_frame:
-    feats['first_frame'] = tfds.features.Scalar(dtype=np.int32)
+  if with_records:
+    for name, doc in RECORD_FEATURES.items():
+      feats[name] = tfds.features.Scalar(dtype=np.int32, doc=doc)
   if with_video:
     feats['video'] = tfds.features.Video(shape=(t, h, w, 3),
                                          encoding_format='jpeg')

@@ -120,7 +120,7 @@ def finish_report(data_dir, built: dict, name: str = '',
     built: split -> number of examples written.
     name: dataset name for the summary line.
     num_clips: split -> clips attempted (built or skipped), where a clip may
-      be several examples (``StorageConfig.train_record_frames``): the
+      be several examples (``StorageConfig.train_record_stride``): the
       built clips are then those not skipped, and the summary also gives
       the examples as 'records'.
 

@@ -25,7 +25,7 @@ def split_seed(seed: Optional[tf.Tensor], num: int):
   return tf.unstack(tf.random.experimental.stateless_split(seed, num))
 
 
-def _uniform_int(maxval, seed):
+def uniform_int(maxval, seed):
   """A scalar int32 drawn uniformly from [0, maxval) (maxval >= 1)."""
   maxval = tf.cast(maxval, tf.int32)
   if seed is None:
@@ -64,7 +64,7 @@ def random_start(num_available, num_frames: int, stride: int = 1, seed=None):
   """
   span = (num_frames - 1) * stride + 1
   num_valid = tf.maximum(tf.cast(num_available, tf.int32) - span + 1, 1)
-  return _uniform_int(num_valid, seed)
+  return uniform_int(num_valid, seed)
 
 
 def centre_start(num_available, num_frames: int, stride: int = 1):
@@ -97,8 +97,8 @@ def random_crop(frames, size: int, seed=None):
   frames = tf.convert_to_tensor(frames)
   height, width = _check_crop(frames, size)
   seed_y, seed_x = split_seed(seed, 2)
-  top = _uniform_int(height - size + 1, seed_y)
-  left = _uniform_int(width - size + 1, seed_x)
+  top = uniform_int(height - size + 1, seed_y)
+  left = uniform_int(width - size + 1, seed_x)
   return frames[..., top:top + size, left:left + size, :]
 
 
@@ -147,7 +147,7 @@ def random_flip(frames, seed=None, is_flow: bool = False):
     (frames, flipped) where flipped is a bool scalar.
   """
   frames = tf.convert_to_tensor(frames)
-  flipped = _uniform_int(2, seed) > 0
+  flipped = uniform_int(2, seed) > 0
   flip = flip_flow if is_flow else flip_frames
   return tf.cond(flipped, lambda: flip(frames), lambda: frames), flipped
 

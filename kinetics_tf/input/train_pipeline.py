@@ -30,8 +30,10 @@ from typing import Optional
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from kinetics_tf import errors
 from kinetics_tf import model_table
 from kinetics_tf.input import ops
+from kinetics_tf.input import record_sampling
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -41,8 +43,13 @@ def feature_key(model: str) -> str:
   return model_table.row(model).feature
 
 
+def _span(num_frames: int, stride: int) -> int:
+  """Units (frames, or flow fields) a footprint covers, first to last."""
+  return (num_frames - 1) * stride + 1
+
+
 def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
-                training: bool = True, seed=None):
+                training: bool = True, seed=None, start=None):
   """Temporal sampling and spatial crop of one clip, still uint8.
 
   Args:
@@ -52,15 +59,17 @@ def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
     crop_size: crop side.
     training: random start and crop; otherwise centred ones.
     seed: optional shape-[2] stateless seed.
+    start: the first index, when the caller drew it (a record's sample,
+      ``record_sampling.random_offset``); None = drawn here.
 
   Returns:
     uint8 [num_frames, crop_size, crop_size, C].
   """
   seed_t, seed_s = ops.split_seed(seed, 2)
   available = ops.num_frames(frames)
-  if training:
+  if start is None and training:
     start = ops.random_start(available, num_frames, stride, seed=seed_t)
-  else:
+  elif start is None:
     start = ops.centre_start(available, num_frames, stride)
   indices = ops.temporal_indices(start, num_frames, stride, available)
   clip = ops.gather_frames(frames, indices)
@@ -71,7 +80,7 @@ def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
 
 def preprocess(example: dict, model: str, crop_size: int, *,
                num_frames: Optional[int] = None, stride: Optional[int] = None,
-               training: bool = True, seed=None):
+               training: bool = True, seed=None, with_position: bool = False):
   """One example -> (model input, label) for ``model``'s training footprint.
 
   Args:
@@ -83,17 +92,32 @@ def preprocess(example: dict, model: str, crop_size: int, *,
       configs); a 'flow' feature counts flow fields.
     training: augment (random start, crop, flip) or centre (validation).
     seed: optional shape-[2] stateless seed.
+    with_position: also return where the sample lies in its clip.
 
   Returns:
-    (float32 input, int64 label); shapes as in the module docstring.
+    (float32 input, int64 label); shapes as in the module docstring.  With
+    ``with_position``, a third element {'clip_frames': int32, 'start':
+    int32}: the clip's frames and the sample's first frame (field) in it.
   """
   facts = model_table.row(model)
   footprint = facts.train_footprint
   num_frames = num_frames or footprint.num_frames
   stride = stride or footprint.stride
-  seed_clip, seed_flip = ops.split_seed(seed, 2)
-  clip = sample_clip(example[facts.feature], num_frames, stride,
-                     crop_size, training=training, seed=seed_clip)
+  seed_clip, seed_flip, seed_start = ops.split_seed(seed, 3)
+  frames = example[facts.feature]
+  on_flow = facts.feature == 'flow'
+  records = training and record_sampling.has_records(example)
+  if records:
+    # A record: a start among those it owns (every start of a clip alike).
+    start = record_sampling.random_offset(
+        example, _span(num_frames, stride), on_flow, seed=seed_start)
+  elif training:
+    start = ops.random_start(ops.num_frames(frames), num_frames, stride,
+                             seed=seed_start)
+  else:
+    start = ops.centre_start(ops.num_frames(frames), num_frames, stride)
+  clip = sample_clip(frames, num_frames, stride, crop_size,
+                     training=training, seed=seed_clip, start=start)
   if facts.feature == 'flow':
     # Stacked and flipped still uint8 (a quarter of the bytes of float32),
     # then scaled once: x -> 255 - x is the negation of the dequantised x.
@@ -110,7 +134,16 @@ def preprocess(example: dict, model: str, crop_size: int, *,
       clip, _ = ops.random_flip(clip, seed=seed_flip)
   if facts.layout == 'frame':
     clip = clip[0]
-  return clip, tf.cast(example['label'], tf.int64)
+  label = tf.cast(example['label'], tf.int64)
+  if not with_position:
+    return clip, label
+  if records:
+    position = {'clip_frames': tf.cast(example['clip_frames'], tf.int32),
+                'start': start + tf.cast(example['first_frame'], tf.int32)}
+  else:
+    position = {'clip_frames': ops.num_frames(frames) + int(on_flow),
+                'start': start}
+  return clip, label, position
 
 
 def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
@@ -120,7 +153,8 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
                  seed: Optional[int] = None, deterministic: bool = False,
                  drop_remainder: Optional[bool] = None,
                  num_parallel_calls=AUTOTUNE,
-                 samples_per_read: int = 1) -> tf.data.Dataset:
+                 samples_per_read: int = 1,
+                 with_position: bool = False) -> tf.data.Dataset:
   """Batched (input, label) pairs from a dataset of examples.
 
   Training repeats forever and shuffles; validation makes one pass.  Every
@@ -147,6 +181,14 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
       sample divided by K); each sample still decodes only its own frames.
       The K samples of a clip are correlated: use it when reading, not
       decoding, bounds the input (docs/BENCHMARKS.md, "Training input").
+    with_position: batches of (input, label, position) (:func:`preprocess`):
+      where each sample lies in its clip, for checking the distribution.
+
+  A training split stored as records (``record_sampling.has_records``)
+  gives each record read a random number of samples (``K`` times
+  ``record_sampling.samples_per_read``) and each sample a start among those
+  its record owns: every start of every clip equally likely, as from whole
+  clips (``kinetics_tf.data.records``).
 
   Returns:
     tf.data.Dataset of (float32 [B, ...], int64 [B]).
@@ -163,12 +205,13 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
   if training:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.repeat()
-    if samples_per_read > 1:
-      k = samples_per_read
-      # The K copies share the clip's tensors (no copy); the second shuffle
+    records = record_sampling.has_records(ds.element_spec)
+    if records or samples_per_read > 1:
+      # The copies share the read's tensors (no copy); the second shuffle
       # spreads them over batches.
-      ds = ds.flat_map(lambda ex: tf.data.Dataset.from_tensors(ex).repeat(k))
-      ds = ds.shuffle(max(shuffle_buffer, 2 * k * batch_size),
+      ds = _samples_of_reads(ds, model, num_frames, stride, samples_per_read,
+                             seed, records)
+      ds = ds.shuffle(max(shuffle_buffer, 2 * samples_per_read * batch_size),
                       seed=None if seed is None else seed + 1,
                       reshuffle_each_iteration=True)
   seeds = tf.data.Dataset.random(seed=seed).batch(2)
@@ -176,7 +219,8 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
 
   def fn(example, element_seed):
     return preprocess(example, model, crop_size, num_frames=num_frames,
-                      stride=stride, training=training, seed=element_seed)
+                      stride=stride, training=training, seed=element_seed,
+                      with_position=with_position)
 
   ds = ds.map(fn, num_parallel_calls=num_parallel_calls,
               deterministic=deterministic)
@@ -186,6 +230,26 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
   options = tf.data.Options()
   options.deterministic = deterministic
   return ds.with_options(options).prefetch(AUTOTUNE)
+
+
+def _samples_of_reads(ds, model, num_frames, stride, k, seed, records):
+  """Each example read, repeated: ``k`` times, times its record's random
+  ``record_sampling.samples_per_read`` where it is a record."""
+  facts = model_table.row(model)
+  span = _span(num_frames or facts.train_footprint.num_frames,
+               stride or facts.train_footprint.stride)
+  on_flow = facts.feature == 'flow'
+  seeds = tf.data.Dataset.random(
+      seed=None if seed is None else seed + 2).batch(2)
+
+  def repeat(example, count_seed):
+    count = tf.constant(k, tf.int64)
+    if records:
+      count *= record_sampling.samples_per_read(example, span, on_flow,
+                                                seed=count_seed)
+    return tf.data.Dataset.from_tensors(example).repeat(count)
+
+  return tf.data.Dataset.zip(ds, seeds).flat_map(repeat)
 
 
 def _skip_videos(feature):
@@ -219,8 +283,9 @@ def load_examples(dataset, split: str, model: str, *,
                   data_dir: Optional[str] = None, shuffle_files: bool = True,
                   seed: Optional[int] = None,
                   input_context: Optional[tf.distribute.InputContext] = None,
-                  read_config: Optional[tfds.ReadConfig] = None
-                  ) -> tf.data.Dataset:
+                  read_config: Optional[tfds.ReadConfig] = None,
+                  num_frames: Optional[int] = None,
+                  stride: Optional[int] = None) -> tf.data.Dataset:
   """Reads a TFDS dataset, keeping frames encoded until they are sampled.
 
   Args:
@@ -234,10 +299,13 @@ def load_examples(dataset, split: str, model: str, *,
     read_config: a tfds.ReadConfig to start from (e.g.
       ``try_autocache=False``, as for any dataset over TFDS's 250 MiB cache
       limit); its shuffle seed and input context are set here.
+    num_frames, stride: the training footprint, if not the row's (checked
+      against a split stored as records: :func:`check_records`).
 
   Returns:
-    Dataset of dicts {feature_key(model): ..., 'label': int64}, the
-    feature still encoded; no other feature is parsed (:func:`read_only`).
+    Dataset of dicts {feature_key(model): ..., 'label': int64} (and the
+    record features of a set with records), the feature still encoded; no
+    other feature is parsed (:func:`read_only`).
   """
   key = feature_key(model)
   import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
@@ -248,7 +316,8 @@ def load_examples(dataset, split: str, model: str, *,
     raise ValueError(f'{dataset} has no {key!r} feature (it has '
                      f'{sorted(features)}); the {model!r} model needs a '
                      'config built with it')
-  decoders = read_only(features, (key, 'label'))
+  check_records(builder, split, model, num_frames, stride)
+  decoders = read_only(features, (key, 'label') + record_sampling.KEYS)
   shard_examples = None
   if input_context and input_context.num_input_pipelines > 1:
     shards = builder.info.splits[split].num_shards
@@ -264,3 +333,32 @@ def load_examples(dataset, split: str, model: str, *,
     ds = ds.shard(shard_examples.num_input_pipelines,
                   shard_examples.input_pipeline_id)
   return ds
+
+
+def check_records(builder, split: str, model: str,
+                  num_frames: Optional[int] = None,
+                  stride: Optional[int] = None) -> None:
+  """Refuses a split of records that cannot give ``model``'s samples.
+
+  Raises UserError naming the dataset when its records are of the layout
+  before the record features (every start not reachable) or hold a
+  footprint shorter than the model's.
+  """
+  features = builder.info.features
+  name = f'{builder.name}/{builder.info.config_name}'
+  if 'first_frame' in features and 'clip_records' not in features:
+    raise errors.UserError(
+        f'{name} (version {builder.version}) stores records of a layout that '
+        'reaches only some starts of each clip and weighs clips by their '
+        'length; build the current version (tfds build ... or '
+        'download_and_prepare) and train from it.')
+  config = builder.builder_config
+  if (split.split('[')[0] != 'train' or
+      getattr(config, 'train_record_stride', None) is None):
+    return
+  facts = model_table.row(model)
+  span = _span(num_frames or facts.train_footprint.num_frames,
+               stride or facts.train_footprint.stride)
+  record_sampling.check_footprint(
+      name, config.train_record_stride, config.train_record_overlap, span,
+      facts.feature == 'flow', model)

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 from absl import logging
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from tensorflow.core.framework import summary_pb2
@@ -60,10 +61,12 @@ class Result:
 def tfds_examples(config: Config) -> ExamplesFn:
   """Reads config.dataset with TFDS (frames decoded only when sampled)."""
   def fn(split, input_context, seed):
+    footprint = config.footprint
     return train_pipeline.load_examples(
         config.dataset, split, config.model, data_dir=config.data_dir,
         seed=seed, input_context=input_context,
-        shuffle_files=split == config.train_split)
+        shuffle_files=split == config.train_split,
+        num_frames=footprint.num_frames, stride=footprint.stride)
   return fn
 
 
@@ -90,17 +93,29 @@ def sigterm_flag():
     signal.signal(signal.SIGTERM, previous)
 
 
+def pipeline_seed(seed: int, input_pipeline_id: int) -> int:
+  """The seed of input pipeline ``input_pipeline_id`` of a run seeded
+  ``seed``: the two folded (NumPy's SeedSequence), so that no two pipelines
+  and no two resumed starts (``seed`` moves with the step) share one."""
+  state = np.random.SeedSequence([seed, input_pipeline_id]).generate_state(1)
+  return int(state[0] >> 1)  # int31: what tf.data's seeds take
+
+
 def _datasets(config, strategy, examples_fn, seed):
   """(distributed infinite training batches, distributed validation)."""
   footprint = config.footprint
   common = dict(num_frames=footprint.num_frames, stride=footprint.stride)
 
   def train_fn(ctx):
-    ds = examples_fn(config.train_split, ctx, seed)
+    # Each input pipeline its own seed: W workers draw W augmentations of
+    # their element i, not one (SPEC.md: "Each replica's input pipeline
+    # draws its own augmentations").
+    own = pipeline_seed(seed, ctx.input_pipeline_id)
+    ds = examples_fn(config.train_split, ctx, own)
     return train_pipeline.make_dataset(
         ds, config.model, config.crop_size,
         ctx.get_per_replica_batch_size(config.batch_size),
-        shuffle_buffer=config.shuffle_buffer, seed=seed,
+        shuffle_buffer=config.shuffle_buffer, seed=own,
         deterministic=config.deterministic, **common)
 
   val = train_pipeline.make_dataset(

@@ -17,14 +17,15 @@ names; everything else (configs, splits, per-clip code) is shared.
 Configs (the same for every version): ``rgb340`` (default) / ``rgb340_flow``:
 shorter side 340 for the ResNet-50 models; ``rgb128`` / ``rgb128_flow``:
 shorter side 128 for the 3D ConvNet (§4.4, SPEC.md); ``two_stream340``:
-RGB + flow at side 340 whose 'train' split is stored in records of 10
-frames and 10 flow fields (``StorageConfig.train_record_frames``): both
-streams of Two-Stream sample a record of 1.3 MB instead of a whole clip of
-26-32 MB, and validation and test keep whole clips for the dense protocol
+RGB + flow at side 340 whose 'train' split is stored in overlapping
+records of 30 frames and 29 flow fields, every 20 frames
+(``StorageConfig.train_record_stride``, ``kinetics_tf.data.records``): both
+streams of Two-Stream sample a record instead of a whole clip of 26-32 MB,
+drawing the paper's distribution of starts and clips exactly, and validation and test keep whole clips for the dense protocol
 and the fused two-stream evaluation, all from one TV-L1 pass
 (docs/BENCHMARKS.md, "Training input"); ``rgb340_frames`` and ``flow340``:
-one stream alone, in records of one frame (RGB) or of 10 fields (flow
-only); ``trial``: side 128 with flow and a few clips per class, to try the
+one stream alone, in records of one frame (RGB) or of 29 fields every
+20 (flow only); ``trial``: side 128 with flow and a few clips per class, to try the
 whole road quickly.  All at 25
 fps; flow is TV-L1 with OpenCV's defaults, as the paper's.
 
@@ -237,32 +238,35 @@ def _configs() -> list:
                      description='RGB frames and TV-L1 flow, 25 fps, '
                      'shorter side 128.'),
       # Two-Stream's training input (docs/BENCHMARKS.md, "Training input"):
-      # the train split in records of Table 3's 10-field flow stack, so
-      # that a sample reads what it uses; validation and test whole clips,
-      # for the dense test protocol.  Flow as one zlib tensor per record:
-      # lossless and the fastest lossless layout to sample (a record is one
-      # stack; PNG costs 1.8x its CPU for 0.7x its bytes).
+      # the train split in overlapping records holding 20 starts of Table
+      # 3's 10-field flow stack each (a stack spans 11 frames: overlap 10),
+      # so that a sample reads little more than it uses; validation and
+      # test whole clips, for the dense test protocol.  Flow as one zlib
+      # tensor per record: lossless and the fastest lossless layout to
+      # sample (PNG costs 1.8x its CPU for 0.7x its bytes).
       KineticsConfig(name='two_stream340', with_flow=True,
                      flow_format=features_lib.FLOW_ZLIB,
-                     train_record_frames=constants.FLOW_STACK,
+                     train_record_stride=constants.TRAIN_RECORD_STRIDE,
+                     train_record_overlap=constants.FLOW_STACK,
                      description=(
                          'RGB frames and TV-L1 flow, 25 fps, shorter side '
-                         '340: the train split in records of 10 frames and '
-                         '10 flow fields (both streams of Two-Stream train '
-                         'from it), validation and test whole clips.')),
-      KineticsConfig(name='rgb340_frames', train_record_frames=1,
+                         '340: the train split in overlapping records of '
+                         '20 starts (both streams of Two-Stream train from '
+                         'it), validation and test whole clips.')),
+      KineticsConfig(name='rgb340_frames', train_record_stride=1,
                      description=(
                          'RGB frames, 25 fps, shorter side 340; the train '
                          'split one record per frame (the RGB stream alone),'
                          ' validation and test whole clips.')),
       KineticsConfig(name='flow340', with_flow=True, with_video=False,
                      flow_format=features_lib.FLOW_ZLIB,
-                     train_record_frames=constants.FLOW_STACK,
+                     train_record_stride=constants.TRAIN_RECORD_STRIDE,
+                     train_record_overlap=constants.FLOW_STACK,
                      description=(
                          'TV-L1 flow only, 25 fps, shorter side 340; the '
-                         'train split one record per 10 flow fields (the '
-                         'flow stream alone), validation and test whole '
-                         'clips.')),
+                         'train split in overlapping records of 20 starts '
+                         '(the flow stream alone), validation and test '
+                         'whole clips.')),
       KineticsConfig(name='trial', with_flow=True, short_side=side128,
                      clips_per_class=(4, 2, 2), description=(
                          'RGB + flow, shorter side 128, the first 4 / 2 / 2 '
@@ -279,12 +283,18 @@ class Kinetics(builder_lib.ClipBuilder, skip_registration=True):
   """
 
   KINETICS: KineticsVersion = KINETICS400
-  VERSION = tfds.core.Version('1.1.0')
-  SUPPORTED_VERSIONS = [tfds.core.Version('1.0.0')]
+  VERSION = tfds.core.Version('1.2.0')
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.1.0'), tfds.core.Version('1.0.0')]
   PER_FIELD_FLOW_VERSION = '1.1.0'
   RELEASE_NOTES = {
       '1.0.0': 'First release.',
       '1.1.0': builder_lib.per_field_flow_note('1.0.0'),
+      '1.2.0': ('The configs with records (two_stream340, rgb340_frames, '
+                'flow340) cut the train split into overlapping records with '
+                'record features, from which training draws every start of '
+                'a clip and every clip alike (1.1.0\'s records of 10 fields '
+                'gave 33 of the 240 flow stacks of a 10 s clip, and weighed '
+                'clips by their length; the training input refuses them).'),
   }
 
   def _info(self) -> tfds.core.DatasetInfo:
