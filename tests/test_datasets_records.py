@@ -1,11 +1,14 @@
-"""Training clips stored as several records (StorageConfig.train_record_frames).
+"""Training clips stored as several records (StorageConfig.train_record_stride).
 
-Builds the synthetic set twice from the same seeds, once with one record per
-clip and once with the train split in records of 10 flow fields (and once in
-records of one frame, RGB only), and checks that the records hold exactly
-the clip's frames and fields, that the other splits keep whole clips, that
-the build summary still counts clips, and that a training sample reads one
-record and decodes only its footprint.
+Builds the synthetic set from the same seeds once with one record per clip,
+once with the train split in overlapping records of 4 starts for a 10-field
+flow stack (overlap 10), once in records of one frame (RGB only) and once as
+flow-only zlib records, and checks that the records hold exactly the clip's
+frames and fields where ``kinetics_tf.data.records`` cuts them, that the
+other splits keep whole clips, that the build summary still counts clips,
+and that a training sample reads one record and decodes only its footprint.
+The distribution the training input draws from them is tested in
+test_input_record_sampling.py.
 """
 
 import dataclasses
@@ -17,14 +20,17 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kinetics_tf.datasets import builder as builder_lib
-from kinetics_tf.datasets import clips
 from kinetics_tf.datasets import features as features_lib
 from kinetics_tf.datasets import generate
 from kinetics_tf.datasets import synthetic
 from kinetics_tf.input import ops
 from kinetics_tf.input import train_pipeline
 
-SIZE, FRAMES = 32, 24  # 23 flow fields: records [0, 10) and [10, 23).
+SIZE, FRAMES = 32, 24
+# 14 starts of an 11-frame footprint in 4 records: frames [0, 13), [3, 17),
+# [7, 20) and [10, 24), and the fields between them.
+STRIDE, OVERLAP = 4, 10
+BOUNDS = [(0, 13), (3, 17), (7, 20), (10, 24)]
 NUM_CLASSES = len(synthetic.CLASS_NAMES)
 
 
@@ -46,11 +52,13 @@ def sets(tmp_path_factory):
   data_dir = str(tmp_path_factory.mktemp('records'))
   return {
       'whole': _build(data_dir, 'whole'),
-      'fields10': _build(data_dir, 'fields10', train_record_frames=10),
+      'fields': _build(data_dir, 'fields', train_record_stride=STRIDE,
+                       train_record_overlap=OVERLAP),
       'frames1': _build(data_dir, 'frames1', with_flow=False,
-                        train_record_frames=1),
-      'zlib10': _build(data_dir, 'zlib10', with_video=False,
-                       flow_format='zlib', train_record_frames=10),
+                        train_record_stride=1),
+      'zlib': _build(data_dir, 'zlib', with_video=False, flow_format='zlib',
+                     train_record_stride=STRIDE,
+                     train_record_overlap=OVERLAP),
   }
 
 
@@ -60,30 +68,20 @@ def _plain(builder, split):
                                                shuffle_files=False)))
 
 
-def test_record_bounds_cover_the_clip_once():
-  assert clips.record_bounds(250, 1) == [(i, i + 1) for i in range(250)]
-  bounds = clips.record_bounds(249, 10)
-  assert len(bounds) == 24 and bounds[-1] == (230, 249)
-  assert clips.record_bounds(20, 10) == [(0, 10), (10, 20)]
-  assert clips.record_bounds(29, 10) == [(0, 10), (10, 29)]
-  assert clips.record_bounds(5, 10) == [(0, 5)]  # shorter: one record
-  for units, n in ((249, 10), (250, 1), (37, 16), (3, 25)):
-    bounds = clips.record_bounds(units, n)
-    covered = [i for a, b in bounds for i in range(a, b)]
-    assert covered == list(range(units))
-    assert all(b - a >= min(n, units) for a, b in bounds)
-
-
 def test_records_hold_exactly_the_clips_frames_and_fields(sets):
   whole = {ex['youtube_id']: ex for ex in _plain(sets['whole'], 'train')}
-  records = _plain(sets['fields10'], 'train')
+  records = _plain(sets['fields'], 'train')
   assert len(whole) == NUM_CLASSES
-  assert len(records) == 2 * NUM_CLASSES
+  assert len(records) == len(BOUNDS) * NUM_CLASSES
   seen = {}
   for rec in records:
     clip = whole[rec['youtube_id']]
     a, n = int(rec['first_frame']), int(rec['num_frames'])
     fields = features_lib.flow_array(rec['flow'])
+    assert len(fields) == n - 1  # the fields between its frames
+    assert (rec['clip_frames'], rec['clip_records']) == (FRAMES, len(BOUNDS))
+    assert (rec['record_stride'], rec['record_overlap']) == (STRIDE, OVERLAP)
+    assert BOUNDS[rec['record_index']] == (a, a + n)
     assert rec['label'] == clip['label']
     assert (rec['time_start'], rec['time_end']) == (clip['time_start'],
                                                     clip['time_end'])
@@ -91,38 +89,38 @@ def test_records_hold_exactly_the_clips_frames_and_fields(sets):
     np.testing.assert_array_equal(rec['video'], clip['video'][a:a + n])
     np.testing.assert_array_equal(
         fields, features_lib.flow_array(clip['flow'])[a:a + len(fields)])
-    seen.setdefault(rec['youtube_id'], []).append((a, n, len(fields)))
+    seen.setdefault(rec['youtube_id'], []).append((a, a + n))
   for key, parts in seen.items():
-    # [0, 10) then the remainder [10, 24) frames / [10, 23) fields.
-    assert sorted(parts) == [(0, 10, 10), (10, FRAMES - 10, FRAMES - 11)], key
+    assert sorted(parts) == BOUNDS, key
 
 
 def test_a_beam_build_writes_the_same_records(sets, tmp_path):
-  beam = _build(str(tmp_path), 'fields10', beam=True,
-                train_record_frames=10)
+  beam = _build(str(tmp_path), 'fields', beam=True,
+                train_record_stride=STRIDE, train_record_overlap=OVERLAP)
   key = lambda ex: (ex['youtube_id'], int(ex['first_frame']))
-  local = {key(ex): ex for ex in _plain(sets['fields10'], 'train')}
+  local = {key(ex): ex for ex in _plain(sets['fields'], 'train')}
   built = {key(ex): ex for ex in _plain(beam, 'train')}
-  assert sorted(built) == sorted(local) and len(built) == 2 * NUM_CLASSES
+  assert sorted(built) == sorted(local)
+  assert len(built) == len(BOUNDS) * NUM_CLASSES
   for k, ex in built.items():
     np.testing.assert_array_equal(ex['video'], local[k]['video'])
     np.testing.assert_array_equal(features_lib.flow_array(ex['flow']),
                                   features_lib.flow_array(local[k]['flow']))
   summary = json.loads((beam.data_path / generate.SUMMARY).read_text())
   assert summary['train']['built'] == NUM_CLASSES
-  assert summary['train']['records'] == 2 * NUM_CLASSES
+  assert summary['train']['records'] == len(BOUNDS) * NUM_CLASSES
 
 
 def test_zlib_records_are_bit_identical_to_quantised_tvl1(sets):
   """The flow-only zlib layout of the flow340 config: each record is
   exactly its fields of flow.quantize(flow.tvl1(...)) of the clip."""
-  builder = sets['zlib10']
+  builder = sets['zlib']
   assert features_lib.flow_format_of(builder.info.features) == 'zlib'
   assert 'video' not in builder.info.features
   config = builder.builder_config
   jobs = {j.youtube_id: j for j in synthetic.split_jobs(config, 'train')}
   records = _plain(builder, 'train')
-  assert len(records) == 2 * NUM_CLASSES
+  assert len(records) == len(BOUNDS) * NUM_CLASSES
   for rec in records[:8]:
     _, flow_u8 = synthetic.clip_arrays(config, jobs[rec['youtube_id'].decode()])
     a = int(rec['first_frame'])
@@ -130,19 +128,23 @@ def test_zlib_records_are_bit_identical_to_quantised_tvl1(sets):
 
 
 def test_other_splits_keep_whole_clips_and_the_summary_counts_clips(sets):
-  builder = sets['fields10']
+  builder = sets['fields']
   features = builder.info.features
-  assert features['first_frame'].dtype == np.int32
-  assert 'first_frame' not in sets['whole'].info.features
+  for name in features_lib.RECORD_FEATURES:
+    assert features[name].dtype == np.int32
+    assert name not in sets['whole'].info.features
   val = _plain(builder, 'validation')
   assert len(val) == NUM_CLASSES
   for ex in val:
     assert ex['first_frame'] == 0 and ex['num_frames'] == FRAMES
+    assert (ex['clip_frames'], ex['record_index'], ex['clip_records']) == (
+        FRAMES, 0, 1)
     assert ex['video'].shape[0] == FRAMES
-  assert builder.info.splits['train'].num_examples == 2 * NUM_CLASSES
+  assert builder.info.splits['train'].num_examples == (
+      len(BOUNDS) * NUM_CLASSES)
   summary = json.loads((builder.data_path / generate.SUMMARY).read_text())
   assert summary['train']['built'] == NUM_CLASSES
-  assert summary['train']['records'] == 2 * NUM_CLASSES
+  assert summary['train']['records'] == len(BOUNDS) * NUM_CLASSES
   assert summary['validation']['built'] == NUM_CLASSES
   assert 'records' not in summary['validation']
 
@@ -182,11 +184,12 @@ class _Counter:
 
 def test_a_flow_sample_reads_one_record_and_decodes_its_10_fields(
     sets, monkeypatch):
-  builder = sets['fields10']
+  builder = sets['fields']
   counter = _Counter(monkeypatch)
   ds = train_pipeline.load_examples(builder, 'train', 'flow',
                                     shuffle_files=False)
-  assert sorted(ds.element_spec) == ['flow', 'label']
+  assert sorted(ds.element_spec) == sorted(
+      ('flow', 'label') + tuple(features_lib.RECORD_FEATURES))
   first = next(iter(tfds.as_numpy(ds.take(1))))
   ds = train_pipeline.make_dataset(ds.take(1), 'flow', 24, 1, training=False)
   x, _ = next(iter(ds))
@@ -211,6 +214,9 @@ def test_the_rgb_stream_trains_from_one_frame_records(sets, monkeypatch):
   assert np.isfinite(x.numpy()).all()
 
 
-def test_train_record_frames_is_checked():
-  with pytest.raises(ValueError, match='train_record_frames'):
-    builder_lib.StorageConfig(name='bad', train_record_frames=0)
+def test_train_record_stride_and_overlap_are_checked():
+  with pytest.raises(ValueError, match='train_record_stride'):
+    builder_lib.StorageConfig(name='bad', train_record_stride=0)
+  with pytest.raises(ValueError, match='train_record_overlap'):
+    builder_lib.StorageConfig(name='bad', with_flow=True,
+                              train_record_stride=20)

@@ -101,10 +101,9 @@ def pipeline_seed(seed: int, input_pipeline_id: int) -> int:
   return int(state[0] >> 1)  # int31: what tf.data's seeds take
 
 
-def _datasets(config, strategy, examples_fn, seed):
-  """(distributed infinite training batches, distributed validation)."""
+def train_input_fn(config: Config, examples_fn: ExamplesFn, seed: int):
+  """The ``fn(input_context)`` of the training batches of one run."""
   footprint = config.footprint
-  common = dict(num_frames=footprint.num_frames, stride=footprint.stride)
 
   def train_fn(ctx):
     # Each input pipeline its own seed: W workers draw W augmentations of
@@ -116,7 +115,16 @@ def _datasets(config, strategy, examples_fn, seed):
         ds, config.model, config.crop_size,
         ctx.get_per_replica_batch_size(config.batch_size),
         shuffle_buffer=config.shuffle_buffer, seed=own,
-        deterministic=config.deterministic, **common)
+        deterministic=config.deterministic,
+        num_frames=footprint.num_frames, stride=footprint.stride)
+  return train_fn
+
+
+def _datasets(config, strategy, examples_fn, seed):
+  """(distributed infinite training batches, distributed validation)."""
+  footprint = config.footprint
+  common = dict(num_frames=footprint.num_frames, stride=footprint.stride)
+  train_fn = train_input_fn(config, examples_fn, seed)
 
   val = train_pipeline.make_dataset(
       examples_fn(config.val_split, None, config.seed), config.model,
