@@ -244,23 +244,25 @@ def _build(args) -> Sets:
       'flow340': dict(short_side=args.short_side, with_flow=True,
                       flow_format='png', with_video=False),
       # The streams' training configs: the train split in records of one
-      # frame (RGB) or of N flow fields (flow), StorageConfig's
-      # train_record_frames.
+      # frame (RGB) or overlapping records of S flow stacks' starts (flow),
+      # StorageConfig's train_record_stride / train_record_overlap.
       'rgb340_frames': dict(short_side=args.short_side, with_flow=False,
-                            train_record_frames=1),
+                            train_record_stride=1),
   }
-  if args.record_fields:
+  from kinetics_tf import constants  # pylint: disable=g-import-not-at-top
+  stack = dict(train_record_overlap=constants.FLOW_STACK)
+  if args.record_strides:
     # One set for both streams, as the kinetics config two_stream340:
-    # frames and zlib flow in records of N.
-    n = args.record_fields[0]
-    sets[f'two_stream_r{n}'] = dict(short_side=args.short_side,
+    # frames and zlib flow in records of S starts.
+    n = args.record_strides[0]
+    sets[f'two_stream_s{n}'] = dict(short_side=args.short_side,
                                     with_flow=True, flow_format='zlib',
-                                    train_record_frames=n)
-  for n in args.record_fields:
+                                    train_record_stride=n, **stack)
+  for n in args.record_strides:
     for fmt in args.layouts:
-      sets[f'flow340_{fmt}_r{n}'] = dict(
+      sets[f'flow340_{fmt}_s{n}'] = dict(
           short_side=args.short_side, with_flow=True, flow_format=fmt,
-          with_video=False, train_record_frames=n)
+          with_video=False, train_record_stride=n, **stack)
   paths = {}
   started = time.perf_counter()
   try:
@@ -370,17 +372,17 @@ def _cases(args, sets: Sets):
       if model == 'rgb' and mode == 'train':
         layouts.append(('from rgb+flow set', 'rgb340_flow'))
         layouts.append(('one frame per record', 'rgb340_frames'))
-        if args.record_fields:
-          n = args.record_fields[0]
-          layouts.append((f'rgb+zlib flow set, {n} per record',
-                          f'two_stream_r{n}'))
+        if args.record_strides:
+          n = args.record_strides[0]
+          layouts.append((f'rgb+zlib flow set, {n} starts per record',
+                          f'two_stream_s{n}'))
       if model == 'flow' and mode == 'train':
-        layouts += [(f'{fmt}, {n} fields per record', f'flow340_{fmt}_r{n}')
-                    for n in args.record_fields for fmt in args.layouts]
-        if args.record_fields and 'zlib' in args.layouts:
-          n = args.record_fields[0]
-          layouts.append((f'zlib, rgb+flow set, {n} per record',
-                          f'two_stream_r{n}'))
+        layouts += [(f'{fmt}, {n} starts per record', f'flow340_{fmt}_s{n}')
+                    for n in args.record_strides for fmt in args.layouts]
+        if args.record_strides and 'zlib' in args.layouts:
+          n = args.record_strides[0]
+          layouts.append((f'zlib, rgb+flow set, {n} starts per record',
+                          f'two_stream_s{n}'))
       if mode == 'train' and args.k > 1 and model in ('rgb', 'flow'):
         layouts.append((layouts[0][0], layouts[0][1], args.k))
       for tag, name, *k in layouts:
@@ -389,7 +391,8 @@ def _cases(args, sets: Sets):
         # the reads' CPU) to show at their steady-state rate.
         lib = {'kind': 'lib', 'mode': mode, 'model': model, 'crop': crop,
                'n': args.record_examples if 'per record' in tag else n,
-               'data_path': sets.paths[name], 'threads': args.threads}
+               'data_path': sets.paths[name], 'threads': args.threads,
+               'set': name}
         if k:
           lib['k'] = k[0]
           tag = f'{tag}, ' if tag else ''
@@ -465,35 +468,53 @@ def _learning(args):
 
 
 def _learning_records(args):
-  """Validation accuracy at equal steps of the flow stream trained from
-  whole clips or from records of N fields (--record_fields; synthetic set,
-  longer clips)."""
+  """Validation top-1 at equal steps of the flow stream trained from whole
+  clips or from records of S starts (--record_strides; synthetic set, clips
+  of --learning_frames frames), over --learning_seeds, with each layout's
+  mean and standard error and the difference's."""
   import keras  # pylint: disable=g-import-not-at-top
+  from kinetics_tf import constants  # pylint: disable=g-import-not-at-top
   from kinetics_tf import models  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.datasets import clips as clips_lib  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import synthetic  # pylint: disable=g-import-not-at-top
   from kinetics_tf.input import train_pipeline  # pylint: disable=g-import-not-at-top
   base = synthetic.SyntheticActions.BUILDER_CONFIGS[0]  # demo: with flow
   frames, crop, batch = args.learning_frames, 40, 16
   clips = args.learning_clips
-  builders = {}
-  for n in [None] + args.record_fields:
-    config = dataclasses.replace(
-        base, name=f'records_{n or "whole"}_{clips}_{frames}',
-        num_frames=frames, train_record_frames=n,
-        clips_per_class=(clips, max(1, clips // 5), 0))
-    builders[n] = synthetic.SyntheticActions(
-        config=config,
-        data_dir=str(pathlib.Path(args.cache_dir) / 'learning'))
-    builders[n].download_and_prepare()
+  builders, memo, real_flow_of = {}, {}, clips_lib.flow_of
+
+  def flow_once(gray, opts):  # one TV-L1 run per clip for every layout
+    key = hashlib.sha1(gray.tobytes()).hexdigest()
+    if key not in memo:
+      memo[key] = real_flow_of(gray, opts)
+    return memo[key]
+
+  clips_lib.flow_of = flow_once
+  try:
+    for n in [None] + args.record_strides:
+      config = dataclasses.replace(
+          base, name=f'records_s{n or "whole"}_{clips}_{frames}',
+          num_frames=frames, train_record_stride=n,
+          train_record_overlap=constants.FLOW_STACK if n else 0,
+          clips_per_class=(clips, max(1, clips // 5), 0))
+      builders[n] = synthetic.SyntheticActions(
+          config=config,
+          data_dir=str(pathlib.Path(args.cache_dir) / 'learning'))
+      builders[n].download_and_prepare()
+  finally:
+    clips_lib.flow_of = real_flow_of
   print(f'\nlearning: flow stream (width 1/4, one block a stage) on '
-        f'synthetic_actions {base.size}x{base.size}, {frames} frames, {clips}'
-        f' clips a class; {args.learning_steps} steps of {batch}; validation '
-        'top-1 on whole clips (chance 1/16; the flow stream can tell only '
-        'the 8 motion classes)\n')
+        f'synthetic_actions {base.size}x{base.size}, {frames} frames '
+        f'({frames - 10} stack starts a clip), {clips} clips a class; '
+        f'{args.learning_steps} steps of {batch}; validation top-1 on whole '
+        'clips (chance 1/16; the flow stream can tell only the 8 motion '
+        'classes)\n')
   print('| train split | records | seed | validation top-1 | train s |')
   print('|---|---|---|---|---|')
+  accs = {}
   for n, builder in builders.items():
     records = builder.info.splits['train'].num_examples
+    label = 'whole clips' if n is None else f'records of {n} starts'
     for seed in args.learning_seeds:
       keras.utils.set_random_seed(seed)
       model = models.flow_stream(num_classes=16, input_size=crop,
@@ -504,9 +525,71 @@ def _learning_records(args):
           'flow', crop, batch, seed=seed, shuffle_buffer=1024)
       acc, took = _fit_and_validate('flow', builder, model, train, crop,
                                     batch, args.learning_steps)
-      label = 'whole clips' if n is None else f'records of {n} fields'
+      accs.setdefault(label, []).append(acc)
       print(f'| {label} | {records} | {seed} | {acc:.3f} | {took:.0f} |',
             flush=True)
+  _print_means(accs)
+
+
+def _print_means(accs: dict) -> None:
+  """Each layout's mean top-1 +- standard error, and each difference from
+  the first layout with its standard error."""
+  print()
+  stats = {}
+  for label, values in accs.items():
+    v = np.asarray(values)
+    se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float('nan')
+    stats[label] = (v.mean(), se)
+    print(f'{label}: mean top-1 {v.mean():.3f} +- {se:.3f} (SE, {len(v)} '
+          'runs)')
+  first, (m0, s0) = next(iter(stats.items()))
+  for label, (m, se) in list(stats.items())[1:]:
+    diff_se = float(np.hypot(s0, se))
+    print(f'{label} - {first}: {m - m0:+.3f} +- {diff_se:.3f} (SE); a '
+          f'difference of 0.02 is {0.02 / diff_se:.1f} SE')
+
+
+def _whole_clip_bytes(name: str, sizes: dict) -> float:
+  """Train-split bytes of the whole-clip layout holding what set ``name``
+  holds (flow-only sets: the flow's share of the RGB + flow set)."""
+  if name == 'rgb340_frames':
+    return sizes['rgb340']
+  if name.startswith('two_stream'):
+    return sizes['rgb340_flow_zlib']
+  fmt = name.split('_')[1]
+  with_flow = {'png': 'rgb340_flow', 'jpeg': 'rgb340_flow_jpeg',
+               'zlib': 'rgb340_flow_zlib'}[fmt]
+  return sizes[with_flow] - sizes['rgb340']
+
+
+def _record_targets(args, results, sets: Sets) -> list:
+  """Bytes read per sample against the bytes of what it uses (<= 3x) and
+  disk of the train split against whole clips (<= 1.5x), per record set."""
+  st, out = sets.stats, []
+  sizes = st['record_bytes']
+  frame_bytes = sizes['rgb340'] / sets.num_frames[args.short_side]
+  print('\nrecords: bytes read per sample against the bytes of the frames '
+        'or fields it uses, and the train split against whole clips\n')
+  print('| input | set | bytes/sample | used | read/used | split | whole '
+        'clips | disk ratio |')
+  print('|---|---|---|---|---|---|---|---|')
+  for (mode, label), (model, r) in results.items():
+    if mode != 'train' or 'per record' not in label:
+      continue
+    name = r['set']
+    fmt = 'zlib' if 'zlib' in label else 'jpeg' if 'jpeg' in label else 'png'
+    used = (frame_bytes if model == 'rgb' else
+            10 * st['flow_kb_per_field'][fmt] * 1e3)
+    whole = _whole_clip_bytes(name, sizes)
+    read_ratio, disk = r['bytes'] / used, sizes[name] / whole
+    print(f'| {label} | {name} | {_fmt_bytes(r["bytes"])} | '
+          f'{_fmt_bytes(used)} | {read_ratio:.2f}x | {_fmt_bytes(sizes[name])}'
+          f' | {_fmt_bytes(whole)} | {disk:.2f}x |')
+    out.append((f'{label}: reads {read_ratio:.2f}x the bytes it uses '
+                '(target <= 3x)', read_ratio <= 3))
+    out.append((f'{label}: train split {disk:.2f}x whole clips (target '
+                '<= 1.5x)', disk <= 1.5))
+  return out
 
 
 def _fmt_bytes(b: float) -> str:
@@ -538,7 +621,7 @@ def main(argv=None):
   p.add_argument('--learning', action='store_true',
                  help='only the effect of K samples per read on learning')
   p.add_argument('--learning_records', action='store_true',
-                 help='only the effect of records of --record_fields fields '
+                 help='only the effect of records of --record_strides starts '
                  'on learning (flow stream)')
   p.add_argument('--learning_frames', type=int, default=48,
                  help='frames per synthetic clip of --learning_records')
@@ -550,16 +633,17 @@ def main(argv=None):
   p.add_argument('--models', default=','.join(MODELS))
   p.add_argument('--layouts', default='png,jpeg,zlib',
                  help='flow layouts measured')
-  p.add_argument('--record_fields', default='10,25',
-                 help='flow fields per training record of the per-record '
-                 'flow sets measured')
+  p.add_argument('--record_strides', default='20',
+                 help='starts per training record of the per-record flow '
+                 'sets measured (overlap 10: a record of S starts holds '
+                 'S + 9 fields)')
   args = p.parse_args(argv)
   if args.child:
     spec = json.loads(args.child)
     fn = _child_lib if spec['kind'] == 'lib' else _child_ref
     print(json.dumps(fn(spec)))
     return
-  args.record_fields = [int(n) for n in args.record_fields.split(',') if n]
+  args.record_strides = [int(n) for n in args.record_strides.split(',') if n]
   if args.learning or args.learning_records:
     args.learning_k = [int(k) for k in args.learning_k.split(',')]
     args.learning_seeds = [int(k) for k in args.learning_seeds.split(',')]
@@ -603,7 +687,7 @@ def main(argv=None):
     key = (mode, model)
     if key not in refs:
       refs[key] = _run_child(ref)
-    results[(mode, label)] = (model, _run_child(lib))
+    results[(mode, label)] = (model, dict(_run_child(lib), set=lib['set']))
   targets = []
   for mode in args.modes:
     where = ('one thread' if args.threads == 1 else
@@ -636,8 +720,8 @@ def main(argv=None):
                         f'<= {limit}x)', ratio <= limit))
     if mode == 'train':
       zlib = results.get(('train', 'flow (zlib)'))
-      for label in [f'flow ({fmt}, {n} fields per record)'
-                    for n in args.record_fields for fmt in args.layouts]:
+      for label in [f'flow ({fmt}, {n} starts per record)'
+                    for n in args.record_strides for fmt in args.layouts]:
         per_record = results.get(('train', label))
         if per_record and zlib:
           gain = zlib[1]['cpu_ms'] / per_record[1]['cpu_ms']
@@ -659,6 +743,8 @@ def main(argv=None):
               f'{rlo:.1f}-{rhi:.1f})')
       print('  c3d: no published GPU training rate for the paper\'s C3D; '
             'not estimated')
+  if 'train' in args.modes:
+    targets += _record_targets(args, results, sets)
   print('\ntargets:')
   for line, ok in targets:
     print(f'  {"PASS" if ok else "MISS"} {line}')

@@ -18,8 +18,8 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
       [sys.executable, 'benchmarks/input.py', '--short_side', '40',
        '--c3d_side', '32', '--crop', '32', '--c3d_crop', '24', '--seconds',
        '1', '--examples', '3', '--dense_examples', '1', '--models', 'flow',
-       '--layouts', 'png', '--k', '2', '--record_fields', '10',
-       '--record_examples', '30', '--cache_dir', str(tmp_path)],
+       '--layouts', 'png', '--k', '2', '--record_strides', '4',
+       '--record_examples', '300', '--cache_dir', str(tmp_path)],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
   out = done.stdout
@@ -27,21 +27,26 @@ def test_input_benchmark_at_tiny_sizes(fixtures_dir, tmp_path):
   err = re.search(r'JPEG flow \(q95\) against lossless: max (\d+) steps', out)
   assert err and 0 < int(err.group(1)) < 64
   rows = ROW.findall(out)
-  # Training (one sample per read, records of 10 fields, then K = 2), then
+  # Training (one sample per read, records of 4 starts, then K = 2), then
   # dense (whole clips only).
   assert [r[0] for r in rows] == [
       'flow (png)', 'flow (png, flow-only set)',
-      'flow (png, 10 fields per record)', 'flow (png, K=2)',
+      'flow (png, 4 starts per record)', 'flow (png, K=2)',
       'flow (png)', 'flow (png, flow-only set)']
   for row in rows:
     assert all(float(v) > 0 for v in row[1:7])
   assert re.search(r'flow \(png\): [\d.]+-[\d.]+ cores', out)
-  assert re.search(r'^  (PASS|MISS) flow \(png, 10 fields per record\): '
+  assert re.search(r'^  (PASS|MISS) flow \(png, 4 starts per record\): '
                    r'[\d.]+x the reference', out, re.M)
-  # 24 fields in records of 10: two records, the last holding 14.
-  assert re.search(r'flow340_png_r10 [\d.]+ kB \(2\)', out), out
+  # 25 frames: 15 starts of a stack in 4 records of 3-4 starts.
+  assert re.search(r'flow340_png_s4 [\d.]+ kB \(4\)', out), out
+  # Bytes read against used, and disk against whole clips.
+  assert re.search(r'^  (PASS|MISS) flow \(png, 4 starts per record\): '
+                   r'reads [\d.]+x the bytes it uses', out, re.M), out
+  assert re.search(r'^  (PASS|MISS) flow \(png, 4 starts per record\): '
+                   r'train split [\d.]+x whole clips', out, re.M), out
   # The cached build is reused by a second run.
-  # 6 whole-clip sets, rgb340_frames, flow340_png_r10, two_stream_r10.
+  # 6 whole-clip sets, rgb340_frames, flow340_png_s4, two_stream_s4.
   assert len(list(tmp_path.glob('*/tfds/video_folder/*/*'))) == 9
 
 
@@ -67,14 +72,17 @@ def test_learning_records_section_at_tiny_sizes(tmp_path):
   done = subprocess.run(
       [sys.executable, 'benchmarks/input.py', '--learning_records',
        '--learning_steps', '2', '--learning_clips', '1', '--learning_seeds',
-       '0', '--learning_frames', '24', '--record_fields', '10',
+       '0,1', '--learning_frames', '24', '--record_strides', '4',
        '--cache_dir', str(tmp_path)],
       cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'),
       capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
-  rows = re.findall(r'^\| (whole clips|records of 10 fields) \| (\d+) \| 0 \| '
-                    r'([\d.]+) \| \d+ \|$', done.stdout, re.M)
-  # 16 clips; 23 fields each -> records [0, 10) and [10, 23).
-  assert [(r[0], r[1]) for r in rows] == [('whole clips', '16'),
-                                          ('records of 10 fields', '32')]
+  rows = re.findall(r'^\| (whole clips|records of 4 starts) \| (\d+) \| '
+                    r'[01] \| ([\d.]+) \| \d+ \|$', done.stdout, re.M)
+  # 16 clips of 24 frames: 14 stack starts each in 4 records.
+  assert [(r[0], r[1]) for r in rows] == [
+      ('whole clips', '16'), ('whole clips', '16'),
+      ('records of 4 starts', '64'), ('records of 4 starts', '64')]
   assert all(0 <= float(r[2]) <= 1 for r in rows)
+  assert re.search(r'^records of 4 starts - whole clips: [+-][\d.]+ \+- '
+                   r'[\d.]+ \(SE\)', done.stdout, re.M), done.stdout
