@@ -18,6 +18,8 @@ import tensorflow_datasets as tfds
 
 from kinetics_tf import constants
 from kinetics_tf import errors
+from kinetics_tf import evaluation
+from kinetics_tf import model_table
 from kinetics_tf.data import records
 from kinetics_tf.datasets import video_folder
 from kinetics_tf.input import record_sampling
@@ -202,3 +204,31 @@ def test_tf_arithmetic_equals_the_layouts():
         assert float(record_sampling.expected_samples(
             example, span, on_flow)) == pytest.approx(records.expected_samples(
                 j, count, t, span, on_flow, STRIDE, OVERLAP), abs=1e-12)
+
+
+def test_evaluating_a_split_of_records_is_refused(built):
+  with pytest.raises(errors.UserError, match=r"'train\[:10\]' split is stored as "
+                     'records'):
+    evaluation.refuse_records(built, 'lengths', 'train[:10]')
+  evaluation.refuse_records(built, 'lengths', 'validation')
+
+
+def test_every_experiment_fits_its_datasets_records():
+  """The footprint check on every experiment's own dataset config (the
+  builders are only constructed: nothing is built or read)."""
+  import kinetics_tf.datasets  # noqa: F401  pylint: disable=g-import-not-at-top
+  checked = 0
+  for name in experiments.experiment_names():
+    config = experiments.load_experiment(name)
+    builder = tfds.builder(config.dataset)
+    stride = getattr(builder.builder_config, 'train_record_stride', None)
+    if stride is None:
+      continue
+    footprint = config.footprint
+    facts = model_table.row(config.model)
+    record_sampling.check_footprint(
+        config.dataset, stride, builder.builder_config.train_record_overlap,
+        (footprint.num_frames - 1) * footprint.stride + 1,
+        facts.feature == 'flow', config.model)
+    checked += 1
+  assert checked >= 6  # the Kinetics two-stream experiments
