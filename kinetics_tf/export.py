@@ -17,6 +17,7 @@ from absl import app
 from absl import flags
 
 from kinetics_tf import app as cli_app
+from kinetics_tf import conversions
 from kinetics_tf import release
 
 # The library call, reachable here by the name programs use.
@@ -39,6 +40,10 @@ def define_flags():
                        "(default: the dataset's stored side, else 340/299 or 128/112 of the crop).")
   flags.DEFINE_string('evaluation', None, "kinetics_tf.evaluate's --out_dir for the model card.")
   flags.DEFINE_bool('flip', False, 'Serve flip-averaged scores.')
+  flags.DEFINE_multi_enum('convert', [], ['tflite', 'onnx'], 'Also write out_dir/<kind>.tflite '
+                          '/ .onnx (kinetics_tf.conversions) at --clip_shape.')
+  flags.DEFINE_list('clip_shape', None, 'T,H,W of the converted models\' input frames '
+                    '(default: 251 frames, the test footprint, at the served shorter side, square).')
   flags.DEFINE_bool('each', True, 'Also export the RGB and flow streams on their own '
                     '(besides the fused two-stream).')
 
@@ -51,10 +56,31 @@ def main(argv):
     raise cli_app.UserError(f'--short_side={FLAGS.short_side}: use a side >= 1 (pixels)')
   if FLAGS.dataset:
     cli_app.check_dataset(FLAGS.dataset)
+  shape = _clip_shape(FLAGS.clip_shape)
   names = (release.class_names_for(None, FLAGS.class_names) if FLAGS.class_names else None)
-  release.export(FLAGS.model, FLAGS.out_dir, names, dataset=FLAGS.dataset,
+  paths = release.export(FLAGS.model, FLAGS.out_dir, names, dataset=FLAGS.dataset,
                  data_dir=FLAGS.data_dir, short_side=FLAGS.short_side, flip=FLAGS.flip,
                  each=FLAGS.each, evaluation=FLAGS.evaluation)
+  for kind, path in paths.items():
+    side = release.read_metadata(path)['short_side']
+    for fmt in FLAGS.convert:
+      out = getattr(conversions, fmt)(path, f'{path}.{fmt}',
+                                      shape or (conversions.FOOTPRINT_FRAMES, side, side))
+      print(f'export: {kind} -> {out}')
+
+
+def _clip_shape(values):
+  """--clip_shape as (T, H, W), or None; a UserError naming the flag otherwise."""
+  if not values:
+    return None
+  try:
+    shape = tuple(int(v) for v in values)
+  except ValueError:
+    shape = ()
+  if len(shape) != 3 or min(shape) < 1 or shape[0] < 2:
+    raise cli_app.UserError(f'--clip_shape={",".join(values)}: give T,H,W with T >= 2 frames '
+                            'and H, W >= 1 px, e.g. 251,256,340')
+  return shape
 
 
 if __name__ == '__main__':
