@@ -235,8 +235,8 @@ def define_flags():
                        '(default: experiments/synthetic_rgb.py and '
                        'synthetic_flow.py).')
   flags.DEFINE_integer('workers', None,
-                       'Dataset build processes (default: every core).')
-  flags.DEFINE_integer('seed', 0, "Seed of both streams' training.")
+                       'Dataset build processes (default: every core).', lower_bound=1)
+  flags.DEFINE_integer('seed', 0, "Seed of both streams' training.", lower_bound=0)
 
 
 def main(argv) -> int:

@@ -37,7 +37,8 @@ def define_flags():
   flags.DEFINE_string('data_dir', None, 'TFDS data_dir.')
   flags.DEFINE_string('class_names', None, 'Text file, one class name per line (overrides --dataset).')
   flags.DEFINE_integer('short_side', None, 'Shorter side raw frames are resized to '
-                       "(default: the dataset's stored side, else 340/299 or 128/112 of the crop).")
+                       "(default: the dataset's stored side, else 340/299 or 128/112 of the crop).",
+                       lower_bound=1)
   flags.DEFINE_string('evaluation', None, "kinetics_tf.evaluate's --out_dir for the model card.")
   flags.DEFINE_bool('flip', False, 'Serve flip-averaged scores.')
   flags.DEFINE_multi_enum('convert', [], ['tflite', 'onnx'], 'Also write out_dir/<kind>.tflite '
@@ -52,8 +53,6 @@ def main(argv):
   del argv
   if not FLAGS.model or not FLAGS.out_dir:
     raise app.UsageError('--model and --out_dir are required')
-  if FLAGS.short_side is not None and FLAGS.short_side < 1:
-    raise cli_app.UserError(f'--short_side={FLAGS.short_side}: use a side >= 1 (pixels)')
   if FLAGS.dataset:
     cli_app.check_dataset(FLAGS.dataset)
   shape = _clip_shape(FLAGS.clip_shape)

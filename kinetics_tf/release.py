@@ -291,12 +291,12 @@ def export(models: 'keras.Model | str | Sequence[keras.Model | str]', out_dir: s
     side, info = _preprocessing(m, dataset, data_dir, short_side)
     m = scoring.load_model(m) if isinstance(m, str) else m
     for kind, dm in scoring.dense_models(m, flip=flip).items():
-      dms[kind] = dataclasses.replace(dm, short_side=side or default_short_side(kind, dm.crop))
-      infos[kind] = info
-      if dms[kind].short_side < dm.crop:
+      served = side or default_short_side(kind, dm.crop)
+      if served < dm.crop:
         raise errors.UserError(
-            f'shorter side {dms[kind].short_side} ({info["short_side_from"]}) is smaller than '
-            f'the {dm.crop}x{dm.crop} crop of the {kind} model; give --short_side >= {dm.crop}')
+            f'shorter side {served} ({info["short_side_from"]}) is smaller than the '
+            f'{dm.crop}x{dm.crop} crop of the {kind} model; give --short_side >= {dm.crop}')
+      dms[kind], infos[kind] = dataclasses.replace(dm, short_side=served), info
   first = next(iter(infos.values()))
   if class_names is None:
     class_names = class_names_for(first['dataset'], None, first['data_dir'])
