@@ -233,7 +233,7 @@ def define_flags():
                       'synthetic_actions config (demo, tiny, ...).')
   flags.DEFINE_integer('max_steps', None, 'Training steps per stream '
                        '(default: experiments/synthetic_rgb.py and '
-                       'synthetic_flow.py).')
+                       'synthetic_flow.py).', lower_bound=1)
   flags.DEFINE_integer('workers', None,
                        'Dataset build processes (default: every core).', lower_bound=1)
   flags.DEFINE_integer('seed', 0, "Seed of both streams' training.", lower_bound=0)
