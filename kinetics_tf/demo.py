@@ -204,7 +204,8 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   _say('exporting SavedModels')
   saved = release.export([streams['rgb'], streams['flow']],
                          os.path.join(out_dir, 'saved_models'), class_names,
-                         short_side=frame_side)
+                         dataset=dataset, data_dir=data_dir, short_side=frame_side,
+                         evaluation=report_dir)
   clips = summary['clips']
   title = (f'Table 4 on {dataset}, test split: top-1 / top-5 (%), '
            f'{clips["scored"]} of {clips["expected"]} clips scored')

@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kinetics_tf import conversions
 from kinetics_tf import evaluation
 from kinetics_tf import models
+from kinetics_tf import predict
 
 DATASET = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 1 test clip per class.
 NUM_CLIPS = 2
@@ -128,6 +130,10 @@ def test_every_client_scores_as_evaluate(client_scores, released, kind, stream):
   scores, _ = client_scores
   want = released['scores'][stream]
   assert want.shape == (NUM_CLIPS, 16)
+  print(f'{kind}: max |dp| release-evaluate {np.abs(scores[f"tf2/{kind}"] - want).max():.1e}; '
+        'against the release: ' + ', '.join(
+            f'{c} {np.abs(scores[f"{c}/{kind}"] - scores[f"tf2/{kind}"]).max():.1e}'
+            for c in ('tf1', 'tfsm', 'tflite', 'onnx')))
   # The release against evaluate (the issue's target: 1e-5).
   np.testing.assert_allclose(scores[f'tf2/{kind}'], want, rtol=0, atol=1e-5)
   # The session loader and TFSMLayer run the same graph.
@@ -182,3 +188,31 @@ def test_model_card_beside_each_release(released):
   assert '## Classes (16, in output order)' in card
   for kind in ('rgb', 'flow'):
     assert (released['export'] / kind / 'README.md').is_file()
+
+
+_CONVERTED = '''
+import numpy as np, onnxruntime, tensorflow as tf
+path, clip = sys.argv[1], dict(np.load(sys.argv[2]))
+want = tf.saved_model.load(path).signatures['serving_default'](**clip)['probabilities']
+lite = tf.lite.Interpreter(model_path=sys.argv[3]).get_signature_runner()(**clip)
+session = onnxruntime.InferenceSession(sys.argv[4])
+at = [o.name for o in session.get_outputs()].index('probabilities')
+onnx = session.run(None, clip)[at]
+print(np.abs(lite['probabilities'] - want).max(), np.abs(onnx - want).max())
+'''
+
+
+def test_converted_models_on_a_real_clip(released, fixture_videos, tmp_path):
+  path = str(released['export'] / 'two_stream')
+  frames, flow = predict.load_clip(str(fixture_videos / 'short_32frames_30fps.mp4'),
+                                   predict.Predictor(path))
+  assert frames.shape == (27, 32, 43, 3)  # 25 fps, shorter side 32
+  np.savez(tmp_path / 'clip.npz', frames=frames, flow=flow)
+  shape = frames.shape[:3]
+  lite = conversions.tflite(path, str(tmp_path / 'm.tflite'), shape)
+  onnx = conversions.onnx(path, str(tmp_path / 'm.onnx'), shape)
+  done = hidden_python(_CONVERTED, path, str(tmp_path / 'clip.npz'), lite, onnx, cwd=tmp_path)
+  assert done.returncode == 0, done.stderr[-3000:]
+  lite_diff, onnx_diff = map(float, done.stdout.split())
+  print(f'real clip: max |dp| TFLite {lite_diff:.2e}, ONNX {onnx_diff:.2e}')
+  assert lite_diff <= 1e-4 and onnx_diff <= 1e-4
