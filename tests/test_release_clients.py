@@ -216,3 +216,15 @@ def test_converted_models_on_a_real_clip(released, fixture_videos, tmp_path):
   lite_diff, onnx_diff = map(float, done.stdout.split())
   print(f'real clip: max |dp| TFLite {lite_diff:.2e}, ONNX {onnx_diff:.2e}')
   assert lite_diff <= 1e-4 and onnx_diff <= 1e-4
+
+
+def test_export_refuses_a_side_below_the_crop(released, tmp_path):
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  done = subprocess.run(
+      [sys.executable, '-m', 'kinetics_tf.cli', 'export',
+       f'--model={released["root"] / "rgb" / "final.keras"}', '--short_side=16',
+       f'--out_dir={tmp_path}'], capture_output=True, text=True, timeout=300, env=env)
+  assert done.returncode == 2, done.stderr[-2000:]
+  assert done.stderr.splitlines() == [
+      'kinetics-tf export: error: shorter side 16 (given (--short_side)) is smaller than '
+      'the 32x32 crop of the rgb model; give --short_side >= 32']
