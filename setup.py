@@ -10,6 +10,14 @@ BEAM = [
     'mlcroissant>=1.0',
 ]
 
+ONNX = [
+    # 1.17 is the first tf2onnx that converts TF 2.21's graphs here (with
+    # NumPy 2 aliases, kinetics_tf/conversions.py); onnxruntime runs them.
+    'tf2onnx>=1.17',
+    'onnx>=1.17',
+    'onnxruntime>=1.20',
+]
+
 # The lowest version of each range is tested too: .ci/run builds a second
 # fresh environment from .ci/lowest.txt and runs the flow and decoding tests
 # in it; constraints.txt holds the versions of the last green run of the
@@ -50,7 +58,9 @@ setuptools.setup(
         # dill: tensorflow_datasets.testing (DatasetBuilderTestCase, in
         # tests/test_datasets_tfds_checks.py) imports it; tfds does not
         # declare it.
-        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill'] + BEAM,
+        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill'] + BEAM + ONNX,
+        # kinetics_tf.conversions.onnx (export --convert=onnx) and its parity test.
+        'onnx': ONNX,
         # A CUDA TensorFlow for GPU machines (replaces the CPU wheel's module).
         'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
     },

@@ -204,7 +204,8 @@ def run(out_dir: str = 'kinetics_tf_demo', videos: Optional[str] = None,
   _say('exporting SavedModels')
   saved = release.export([streams['rgb'], streams['flow']],
                          os.path.join(out_dir, 'saved_models'), class_names,
-                         short_side=frame_side)
+                         dataset=dataset, data_dir=data_dir, short_side=frame_side,
+                         evaluation=report_dir)
   clips = summary['clips']
   title = (f'Table 4 on {dataset}, test split: top-1 / top-5 (%), '
            f'{clips["scored"]} of {clips["expected"]} clips scored')
@@ -233,10 +234,10 @@ def define_flags():
                       'synthetic_actions config (demo, tiny, ...).')
   flags.DEFINE_integer('max_steps', None, 'Training steps per stream '
                        '(default: experiments/synthetic_rgb.py and '
-                       'synthetic_flow.py).')
+                       'synthetic_flow.py).', lower_bound=1)
   flags.DEFINE_integer('workers', None,
-                       'Dataset build processes (default: every core).')
-  flags.DEFINE_integer('seed', 0, "Seed of both streams' training.")
+                       'Dataset build processes (default: every core).', lower_bound=1)
+  flags.DEFINE_integer('seed', 0, "Seed of both streams' training.", lower_bound=0)
 
 
 def main(argv) -> int:

@@ -37,11 +37,14 @@ def define_flags():
   flags.DEFINE_string('split', 'test', 'TFDS split.')
   flags.DEFINE_string('data_dir', None, 'TFDS data_dir.')
   flags.DEFINE_string('out_dir', None, 'Folder for the reports.')
-  flags.DEFINE_integer('batch_size', 4, 'Clips per forward pass.')
+  flags.DEFINE_integer('batch_size', 4, 'Clips per forward pass.', lower_bound=1)
   flags.DEFINE_bool('flip', False, 'Also average over left-right flipped views.')
-  flags.DEFINE_integer('crop', None, 'Centre-crop side (default: the model input size).')
-  flags.DEFINE_integer('short_side', None, 'Resize the shorter side first (default: as stored).')
-  flags.DEFINE_integer('max_clips', None, 'Evaluate only the first clips of the split.')
+  flags.DEFINE_integer('crop', None, 'Centre-crop side (default: the model input size).',
+                       lower_bound=1)
+  flags.DEFINE_integer('short_side', None, 'Resize the shorter side first (default: as stored).',
+                       lower_bound=1)
+  flags.DEFINE_integer('max_clips', None, 'Evaluate only the first clips of the split.',
+                       lower_bound=1)
   flags.DEFINE_string('groups', None, 'JSON file {group: [class names]} for accuracy per group.')
 
 
@@ -50,6 +53,9 @@ def main(argv):
   if not FLAGS.model or not FLAGS.out_dir:
     raise app.UsageError('--model and --out_dir are required')
   cli_app.check_dataset(FLAGS.dataset)
+  if FLAGS.crop and FLAGS.short_side and FLAGS.short_side < FLAGS.crop:
+    raise cli_app.UserError(f'--short_side={FLAGS.short_side} is smaller than '
+                            f'--crop={FLAGS.crop}; use a shorter side >= the crop')
   groups = None
   if FLAGS.groups:
     with open(FLAGS.groups) as f:

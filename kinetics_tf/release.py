@@ -11,9 +11,18 @@ serves the dense test protocol of Table 3 on one raw video:
   outputs  probabilities [C], top5_names [5], top5_probabilities [5],
            top5_indices [5], features [D] (pooled, averaged over snapshots)
 
+Two endpoints serve the same function: ``serving_default`` takes the inputs
+as named tensors (TF Serving, ``saved_model_cli``, the TF2 and TF1 loaders),
+``serve`` takes one tensor, or for two_stream one dict {'frames', 'flow'}
+(``keras.layers.TFSMLayer``'s default endpoint).  The SavedModel is written by
+``keras.export.ExportArchive``: a Keras 3 model saved as an attribute of a
+plain ``tf.Module`` does not restore in the session-based (TF1) loader that
+TF Serving's C++ loader also uses.
+
 ``METADATA`` (``kinetics_tf.json``) beside ``saved_model.pb`` records the
-protocol (kind, inputs, crop, short_side, class names); ``Predictor`` reads it
-back and runs the signature.  Which input a model serves on is its row's
+protocol (kind, inputs, crop, short_side, class names, the dataset) and
+``model_card.write`` a README.md; ``Predictor`` reads the metadata back and
+runs the signature.  Which input a model serves on is its row's
 ``serving_input`` in ``kinetics_tf.model_table``.
 """
 
@@ -26,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from kinetics_tf import constants
+from kinetics_tf import errors
 from kinetics_tf import model_table
 from kinetics_tf.input import dense
 
@@ -35,11 +45,10 @@ if TYPE_CHECKING:  # Predictor needs no Keras: export imports scoring itself.
 
 METADATA = 'kinetics_tf.json'
 SIGNATURE = 'serving_default'
+DICT_ENDPOINT = 'serve'  # keras.layers.TFSMLayer's default call_endpoint
 TOP_K = 5
-# Any rank at the signature, so that a wrong rank reaches the checks of
-# _checked (a rank-4 spec is not enforced by TF and would fail deep inside).
-SERVING_SPECS = {'frames': tf.TensorSpec(None, tf.uint8, name='frames'),
-                 'flow': tf.TensorSpec(None, tf.uint8, name='flow')}
+SERVING_SPECS = {'frames': tf.TensorSpec([None, None, None, 3], tf.uint8, name='frames'),
+                 'flow': tf.TensorSpec([None, None, None, 2], tf.uint8, name='flow')}
 FRAMES_SPEC, FLOW_SPEC = SERVING_SPECS['frames'], SERVING_SPECS['flow']
 _CHANNELS = {'frames': 3, 'flow': 2}
 _EXPECTED = {'frames': 'uint8 [T, H, W, 3] RGB frames at 25 fps',
@@ -55,6 +64,18 @@ def _checked(x, name: str) -> tf.Tensor:
                                    tf.shape(x)])
   with tf.control_dependencies([check]):
     return tf.ensure_shape(tf.identity(x), [None, None, None, channels])
+
+
+def _matching_flow(frames, flow) -> tf.Tensor:
+  """``flow`` unless it does not have T-1 fields of the frames' size (then an error)."""
+  want = tf.concat([[tf.shape(frames)[0] - 1], tf.shape(frames)[1:3]], axis=0)
+  ok = tf.reduce_all(tf.equal(tf.shape(flow)[:3], want))
+  check = tf.debugging.Assert(ok, [
+      'serving input flow must have T-1 fields of the frames\' size [T-1, H, W, 2] '
+      '(flow of the same frames, as flow.quantised_flow computes it); frames',
+      tf.shape(frames), 'flow', tf.shape(flow)])
+  with tf.control_dependencies([check]):
+    return tf.identity(flow)
 
 
 def default_short_side(kind: str, crop: int) -> int:
@@ -79,6 +100,7 @@ def serving_fn(dms: Mapping[str, 'scoring.DenseModel'], class_names: Sequence[st
 
     def serve_two_stream(frames, flow):
       frames, flow = _checked(frames, rgb_spec.name), _checked(flow, flow_spec.name)
+      flow = _matching_flow(frames, flow)
       rgb_probs, rgb_feats = rgb.score(rgb.views(frames)[None])
       flow_probs, flow_feats = flo.score(flo.views(flow)[None])
       probs = dense.fuse(rgb_probs, flow_probs)[0]
@@ -120,78 +142,198 @@ def read_metadata(path: str) -> dict:
     return json.load(f)
 
 
+def _archive(dms: Mapping[str, 'scoring.DenseModel'], class_names: Sequence[str]):
+  """A keras.export.ExportArchive with the two endpoints of the module docstring."""
+  import keras  # pylint: disable=g-import-not-at-top,redefined-outer-name
+  fn, signature = serving_fn(dms, class_names)
+  archive = keras.export.ExportArchive()
+  for dm in dms.values():
+    archive.track(dm.net)
+  archive.add_endpoint(SIGNATURE, fn, input_signature=signature)
+  if len(signature) == 1:
+    archive.add_endpoint(DICT_ENDPOINT, fn, input_signature=signature)
+  else:
+    names = [s.name for s in signature]
+    archive.add_endpoint(DICT_ENDPOINT, lambda inputs: fn(*(inputs[n] for n in names)),
+                         input_signature=[{s.name: s for s in signature}])
+  return archive, signature
+
+
 def export_one(dms: Mapping[str, 'scoring.DenseModel'], class_names: Sequence[str],
-               path: str) -> str:
+               path: str, info: Mapping | None = None) -> str:
   """Writes one SavedModel serving ``dms`` (one kind, or 'rgb' + 'flow' fused) to ``path``.
+
+  ``info`` adds to the metadata (the dataset, where the short side came from,
+  the evaluation); a model card (README.md) is written from it.
 
   Raises:
     ValueError: the class list does not match the models' outputs.
   """
+  from kinetics_tf import model_card  # pylint: disable=g-import-not-at-top
   for dm in dms.values():
     if dm.model.output_shape[-1] != len(class_names):
       raise ValueError(f'{dm.model.name} outputs {dm.model.output_shape[-1]} classes but '
                        f'{len(class_names)} class names were given; pass the class list of '
                        'the dataset it was trained on (--dataset or --class_names)')
-  fn, signature = serving_fn(dms, class_names)
-  module = tf.Module()
-  module.nets = [dm.net for dm in dms.values()]  # tracks the weights
-  module.serve = tf.function(fn, input_signature=signature)
-  tf.saved_model.save(module, path, signatures={SIGNATURE: module.serve.get_concrete_function()})
-  write_metadata(path, {
+  archive, signature = _archive(dms, class_names)
+  archive.write_out(path, verbose=False)
+  meta = {
       'kind': model_table.TWO_STREAM if len(dms) == 2 else next(iter(dms)),
       'inputs': [s.name for s in signature],
       'signature': SIGNATURE,
+      'dict_endpoint': DICT_ENDPOINT,
       'fps': constants.FPS,
       'flow_bound': constants.FLOW_BOUND,
       'streams': {k: {'model': dm.model.name, 'crop': dm.crop, 'short_side': dm.short_side,
-                      'flip': dm.flip, 'views_per_clip': dm.views_per_clip}
+                      'flip': dm.flip, 'views_per_clip': dm.views_per_clip,
+                      'footprint': dataclasses.asdict(dm.spec)}
                   for k, dm in dms.items()},
       'short_side': max(dm.short_side for dm in dms.values()),
+      **dict(info or {}),
       'class_names': list(class_names),
-  })
+  }
+  write_metadata(path, meta)
+  model_card.write(path, meta)
   return path
 
 
+def training_config(path: str) -> dict:
+  """The config.json kinetics_tf.train wrote beside a model file ({} when there is none)."""
+  folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+  try:
+    with open(os.path.join(folder, 'config.json')) as f:
+      config = json.load(f)
+  except (OSError, ValueError):
+    return {}
+  return config if isinstance(config, dict) else {}
+
+
+def stored_short_side(dataset: str, data_dir: str | None = None) -> int | None:
+  """The shorter side of a TFDS dataset's stored frames (None: it varies from clip to clip).
+
+  The config's ``short_side`` (every clip resized to it), else the fixed
+  height and width of its ``video`` (or ``flow``) feature.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(dataset, data_dir=data_dir)
+  side = getattr(builder.builder_config, 'short_side', None)
+  if side:
+    return int(side)
+  features = builder.info.features
+  feature = features['video'] if 'video' in features else features['flow']
+  if isinstance(feature, tfds.features.FeaturesDict):  # flow stored per field
+    feature = feature['x']
+  height, width = feature.shape[1:3]
+  return int(min(height, width)) if height and width else None
+
+
+def _split_counts(dataset: str, data_dir: str | None) -> dict | None:
+  """Examples per split of a built dataset (None when it is not built here)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(dataset, data_dir=data_dir)
+  if not builder.is_prepared():
+    return None
+  return {name: s.num_examples for name, s in builder.info.splits.items()}
+
+
+def _preprocessing(model, dataset: str | None, data_dir: str | None,
+                   short_side: int | None) -> tuple[int | None, dict]:
+  """(shorter side, where it came from) for one model: what ``evaluate`` fed it."""
+  config = training_config(model) if isinstance(model, str) else {}
+  dataset = dataset or config.get('dataset')
+  data_dir = data_dir or config.get('data_dir')
+  info = {'dataset': dataset, 'data_dir': data_dir, 'training_config': config or None,
+          'split_counts': _split_counts(dataset, data_dir) if dataset else None}
+  if short_side:
+    return short_side, {**info, 'short_side_from': 'given (--short_side)'}
+  if dataset:
+    side = stored_short_side(dataset, data_dir)
+    if side:
+      return side, {**info, 'short_side_from': f'the stored frames of {dataset}'}
+  return None, {**info, 'short_side_from': "the paper's ratio to the crop (§4.4)"}
+
+
 def export(models: 'keras.Model | str | Sequence[keras.Model | str]', out_dir: str,
-           class_names: Sequence[str], *, short_side: int | None = None, flip: bool = False,
-           each: bool = True) -> dict[str, str]:
+           class_names: Sequence[str] | None = None, *, dataset: str | None = None,
+           data_dir: str | None = None, short_side: int | None = None, flip: bool = False,
+           each: bool = True, evaluation: str | None = None) -> dict[str, str]:
   """Exports each model, and the fused two-stream when an RGB and a flow stream are given.
+
+  Every preprocessing fact comes from the model and its data, so that a
+  release scores a clip as ``kinetics_tf.evaluate`` does: the crop and the
+  footprints are the model's, the shorter side that of the stored frames of
+  ``dataset`` (default: the ``dataset`` of the config.json that
+  kinetics_tf.train wrote beside a model file), the class names the dataset's.
 
   Args:
     models: trained models (Keras objects or .keras paths); a TwoStream
       counts as its two streams.
     out_dir: parent folder; each SavedModel goes to ``out_dir/<kind>``.
-    class_names: the C class names in index order (top-5 names).
-    short_side: shorter side raw frames are resized to (default: the
-      paper's ratio to each model's crop, ``default_short_side``); give the
-      frame size the model was trained on.
+    class_names: the C class names in index order (default: the dataset's,
+      else Kinetics-400's).
+    dataset, data_dir: the TFDS dataset the models were trained and evaluated
+      on (default: from each model's config.json).
+    short_side: override the shorter side raw frames are resized to
+      (default: the dataset's stored side, else the paper's ratio to the crop).
     flip: serve flip-averaged scores (off by default, as in the paper).
     each: export every model on its own; with False and an RGB and a flow
       stream, only the fused two-stream is written.
+    evaluation: an ``evaluate`` --out_dir (or its summary.json) for the
+      model card's evaluation table.
 
   Returns:
     kind -> SavedModel path ('rgb', 'flow', 'c3d', 'convnet_lstm', 'two_stream').
   """
   from kinetics_tf import scoring  # pylint: disable=g-import-not-at-top,redefined-outer-name
   models = list(models) if isinstance(models, (list, tuple)) else [models]
-  dms = {}
+  dms, infos = {}, {}
   for m in models:
+    side, info = _preprocessing(m, dataset, data_dir, short_side)
     m = scoring.load_model(m) if isinstance(m, str) else m
     for kind, dm in scoring.dense_models(m, flip=flip).items():
-      dms[kind] = dataclasses.replace(
-          dm, short_side=short_side or default_short_side(kind, dm.crop))
+      served = side or default_short_side(kind, dm.crop)
+      if served < dm.crop:
+        raise errors.UserError(
+            f'shorter side {served} ({info["short_side_from"]}) is smaller than the '
+            f'{dm.crop}x{dm.crop} crop of the {kind} model; give --short_side >= {dm.crop}')
+      dms[kind], infos[kind] = dataclasses.replace(dm, short_side=served), info
+  first = next(iter(infos.values()))
+  if class_names is None:
+    class_names = class_names_for(first['dataset'], None, first['data_dir'])
+  extra = {'evaluation': read_evaluation(evaluation)} if evaluation else {}
   paths = {}
   fused = all(k in dms for k in model_table.FUSED_STREAMS)
   for kind, dm in dms.items():
     if each or not fused or kind not in model_table.FUSED_STREAMS:
-      paths[kind] = export_one({kind: dm}, class_names, os.path.join(out_dir, kind))
+      paths[kind] = export_one({kind: dm}, class_names, os.path.join(out_dir, kind),
+                               {**infos[kind], **extra})
   if fused:
     paths[model_table.TWO_STREAM] = export_one(
         {k: dms[k] for k in model_table.FUSED_STREAMS}, class_names,
-        os.path.join(out_dir, model_table.TWO_STREAM))
+        os.path.join(out_dir, model_table.TWO_STREAM), {**infos['rgb'], **extra})
   for kind, path in paths.items():
-    print(f'export: {kind} -> {path}')
+    print(f'export: {kind} -> {path} (shorter side {read_metadata(path)["short_side"]}, '
+          f'from {infos.get(kind, infos["rgb"])["short_side_from"]})')
   return paths
+
+
+def read_evaluation(path: str) -> dict:
+  """The clip counts and accuracies of an evaluate --out_dir (or its summary.json).
+
+  Raises:
+    FileNotFoundError: no summary.json there.
+  """
+  file = os.path.join(path, 'summary.json') if os.path.isdir(path) else path
+  if not os.path.isfile(file):
+    raise FileNotFoundError(f'{path}: no summary.json of kinetics_tf.evaluate there; pass '
+                            "evaluate's --out_dir")
+  with open(file) as f:
+    summary = json.load(f)
+  return {'clips': {k: summary['clips'][k] for k in ('expected', 'scored', 'failed')},
+          'streams': {k: {m: v.get(m) for m in ('top1', 'top5', 'mean_class_accuracy')}
+                      for k, v in summary['streams'].items()},
+          'dataset': summary.get('meta', {}).get('dataset'),
+          'split': summary.get('meta', {}).get('split')}
 
 
 def class_names_for(dataset: str | None, names_file: str | None,

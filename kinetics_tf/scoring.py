@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from kinetics_tf import errors
 from kinetics_tf import model_table
 from kinetics_tf import models as models_lib
 from kinetics_tf.input import dense
@@ -90,6 +91,13 @@ class DenseModel:
     self.crop = self.crop or getattr(self.model, 'input_size', None)
     if not self.crop:
       raise ValueError(f'{self.model.name}: the model takes any input size; pass crop=')
+    size = getattr(self.model, 'input_size', None)
+    if size and self.crop != size:
+      raise errors.UserError(f'crop {self.crop} (--crop) does not fit {self.model.name}, '
+                             f'built for {size}x{size} inputs; leave --crop out or give {size}')
+    if self.short_side is not None and self.short_side < self.crop:
+      raise errors.UserError(f'shorter side {self.short_side} (--short_side) is smaller than '
+                             f'the {self.crop}x{self.crop} crop of {self.model.name}')
     self.spec = self.row.test_protocol
     if self.row.tested_longer and self.model.num_frames not in (None, self.spec.clip_frames):
       # Trained on 25 frames, tested on 50 (Table 3): the same weights, any length.

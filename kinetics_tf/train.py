@@ -66,19 +66,19 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
                       "experiment's.")
   enum('model', None, list(model_table.NAMES), "Model (and training "
                     "footprint), overriding the experiment's.")
-  integer('batch_size', None, 'Global batch size (all replicas).')
-  real('base_lr', None, 'Initial learning rate.')
-  real('momentum', None, 'SGD momentum.')
-  real('weight_decay', None, 'L2 weight decay on kernels.')
+  integer('batch_size', None, 'Global batch size (all replicas).', lower_bound=1)
+  real('base_lr', None, 'Initial learning rate.', lower_bound=0.0)
+  real('momentum', None, 'SGD momentum.', lower_bound=0.0)
+  real('weight_decay', None, 'L2 weight decay on kernels.', lower_bound=0.0)
   integer('patience', None, 'Validations without a lower '
-                       'validation loss before LR x0.1.')
-  integer('max_steps', None, 'Training steps (paper: up to 100k).')
-  integer('eval_every', None, 'Steps between validations.')
-  integer('eval_batches', None, 'Batches per validation.')
-  integer('checkpoint_every', None, 'Steps between checkpoints.')
-  integer('log_every', None, 'Steps between progress lines.')
-  integer('crop_size', None, 'Random crop side in pixels.')
-  integer('seed', None, 'Seed of initialisation and input.')
+                       'validation loss before LR x0.1.', lower_bound=1)
+  integer('max_steps', None, 'Training steps (paper: up to 100k).', lower_bound=1)
+  integer('eval_every', None, 'Steps between validations.', lower_bound=1)
+  integer('eval_batches', None, 'Batches per validation.', lower_bound=1)
+  integer('checkpoint_every', None, 'Steps between checkpoints.', lower_bound=1)
+  integer('log_every', None, 'Steps between progress lines.', lower_bound=1)
+  integer('crop_size', None, 'Random crop side in pixels.', lower_bound=1)
+  integer('seed', None, 'Seed of initialisation and input.', lower_bound=0)
   boolean('deterministic', None, 'Reproducible input pipeline.')
   string('imagenet_weights', None, 'Path of the Keras ResNet-50 '
                       'ImageNet weight file (.h5) to start from.')
@@ -107,6 +107,22 @@ def config_from_flags(flag_values: flags.FlagValues = FLAGS) -> Config:
   return config.replace(**changes)
 
 
+def check_crop(config: Config) -> None:
+  """A UserError naming --crop_size when the model or the dataset's frames cannot take it."""
+  from kinetics_tf import release  # pylint: disable=g-import-not-at-top
+  from kinetics_tf.models import c3d, resnet50  # pylint: disable=g-import-not-at-top
+  # Five 2x downsamplings: the ResNet-50s and C3D need 32 px (models/*.py).
+  minimum = c3d.MIN_INPUT_SIZE if config.model == 'c3d' else resnet50.MIN_INPUT_SIZE
+  if config.crop_size < minimum:
+    raise cli_app.UserError(f'--crop_size={config.crop_size}: the {config.model} model needs '
+                            f'a crop of at least {minimum} px (the paper crops '
+                            f'{model_table.MODELS[config.model].crop}, §4.4)')
+  side = release.stored_short_side(config.dataset, config.data_dir)
+  if side is not None and side < config.crop_size:
+    raise cli_app.UserError(f'--crop_size={config.crop_size} is larger than the shorter side '
+                            f'({side} px) of the frames of {config.dataset}; use a crop <= {side}')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
@@ -115,6 +131,7 @@ def main(argv):
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   cli_app.check_dataset(config.dataset)
+  check_crop(config)
   model_dir = FLAGS.model_dir or f'/tmp/kinetics_tf/{config.name}'
   try:
     result = run(config, model_dir, mixed_precision=FLAGS.mixed_precision,

@@ -42,8 +42,10 @@ def world(tmp_path_factory, tiny_data_dir):
                            data_dir=data_dir, batch_size=8)
   names = tfds.builder(DATASET, data_dir=data_dir).info.features['label'].names
   rgb_model = scoring.load_model(rgb_path)
-  paths = release.export([rgb_model, flow_model], str(root / 'export'), names, short_side=32,
-                         each=False)
+  # No short side, no class names: export reads them from the dataset (of
+  # the RGB model's config.json; given for the fresh flow stream).
+  paths = release.export([rgb_path, flow_model], str(root / 'export'), dataset=DATASET,
+                         data_dir=data_dir, evaluation=str(root / 'eval'), each=False)
   return {'root': root, 'data_dir': data_dir, 'summary': summary, 'paths': paths,
           'rgb': rgb_model, 'flow': flow_model, 'names': names,
           'predictor': release.Predictor(paths['two_stream'])}
@@ -75,6 +77,7 @@ def test_saved_model_scores_as_the_keras_model(world):
     out = predictor.predict(ex['video'], ex['flow'])
     assert result['clips'][i] == ex['youtube_id'].decode()
     np.testing.assert_allclose(out['probabilities'], result['scores']['rgb+flow'][i], atol=1e-6)
+    assert predictor.meta['short_side'] == 32 and predictor.meta['dataset'] == DATASET
     feats = np.concatenate([result['features']['rgb'][i], result['features']['flow'][i]])
     # Features reach 1e7 in an untrained net; float32 sums in another order differ ~2e-4.
     np.testing.assert_allclose(out['features'], feats, rtol=1e-3, atol=1e-6)

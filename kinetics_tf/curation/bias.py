@@ -77,7 +77,9 @@ if __name__ == '__main__':
   flags.DEFINE_string('attributes', None, 'CSV: clip_id,<attribute>.')
   flags.DEFINE_string('attribute', None, 'The attribute column to split by.')
   flags.DEFINE_string('out', None, 'Output CSV.')
-  flags.DEFINE_float('gap', 0.2, 'Flag classes whose accuracy gap exceeds this.')
-  flags.DEFINE_integer('min_count', 5, 'Values with fewer clips are not compared.')
+  flags.DEFINE_float('gap', 0.2, 'Flag classes whose accuracy gap exceeds this.',
+                     lower_bound=0.0, upper_bound=1.0)
+  flags.DEFINE_integer('min_count', 5, 'Values with fewer clips are not compared.',
+                       lower_bound=1)
   flags.mark_flags_as_required(['scores', 'attributes', 'attribute', 'out'])
   cli_app.run(main, 'bias')

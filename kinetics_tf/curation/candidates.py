@@ -113,7 +113,7 @@ if __name__ == '__main__':
   flags.DEFINE_string('positions', None, 'CSV: video_id,duration,time,score.')
   flags.DEFINE_string('out', None, 'Output CSV of candidate clips.')
   flags.DEFINE_integer('top_k', constants.CANDIDATE_TOP_K,
-                       'Clips per video (paper §3.2: k = 2).')
+                       'Clips per video (paper §3.2: k = 2).', lower_bound=1)
   flags.DEFINE_bool('allow_overlap', False,
                     'Allow clips of one video to overlap.')
   flags.mark_flags_as_required(['positions', 'out'])

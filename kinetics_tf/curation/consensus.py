@@ -417,13 +417,15 @@ if __name__ == '__main__':
   flags.DEFINE_string('gold', None, 'Gold clips CSV (clip_id, label, gold_answer) to '
                       "inject; default: the records' gold clips.")
   flags.DEFINE_integer('num_tasks', 0, 'Tasks to assemble (0: as many as the '
-                       'pending clips fill).')
+                       'pending clips fill).', lower_bound=0)
   flags.DEFINE_integer('task_size', constants.TASK_SIZE,
-                       'Video slots per task (paper: 20).')
+                       'Video slots per task (paper: 20).', lower_bound=1)
   flags.DEFINE_integer('gold_per_task', constants.GOLD_PER_TASK,
-                       'Slots per task holding a gold clip (paper: 2).')
+                       'Slots per task holding a gold clip (paper: 2).',
+                       lower_bound=0)
   flags.DEFINE_float('yield_threshold', constants.CLASS_YIELD_THRESHOLD,
-                     'Drop classes whose yield after 20 clips is below this.')
-  flags.DEFINE_integer('seed', 0, 'Seed of the task assembly.')
+                     'Drop classes whose yield after 20 clips is below this.',
+                     lower_bound=0.0, upper_bound=1.0)
+  flags.DEFINE_integer('seed', 0, 'Seed of the task assembly.', lower_bound=0)
   flags.mark_flags_as_required(['records', 'out_dir'])
   cli_app.run(main, 'consensus')

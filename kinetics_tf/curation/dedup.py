@@ -306,9 +306,10 @@ if __name__ == '__main__':
   flags.DEFINE_string('embeddings', None, 'Embedding cache (default '
                       'OUT_DIR/embeddings.npz).')
   flags.DEFINE_float('threshold', constants.DEDUP_THRESHOLD,
-                     'Cosine similarity linking two clips (paper §3.4: 0.97).')
+                     'Cosine similarity linking two clips (paper §3.4: 0.97).',
+                     lower_bound=-1.0, upper_bound=1.0)
   flags.DEFINE_multi_string('class_threshold', [], 'Per-class threshold, '
                             '"class name=0.98" (repeatable).')
-  flags.DEFINE_integer('seed', 0, 'Seed of the random choices.')
+  flags.DEFINE_integer('seed', 0, 'Seed of the random choices.', lower_bound=0)
   flags.mark_flags_as_required(['clips', 'out_dir'])
   cli_app.run(main, 'dedup')

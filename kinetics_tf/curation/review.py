@@ -68,6 +68,6 @@ def main(argv):
 if __name__ == '__main__':
   flags.DEFINE_string('scores', None, 'scores.npz written by the evaluator.')
   flags.DEFINE_string('out_dir', None, 'Folder for the outputs.')
-  flags.DEFINE_integer('top', 5, 'Confusions listed per class.')
+  flags.DEFINE_integer('top', 5, 'Confusions listed per class.', lower_bound=1)
   flags.mark_flags_as_required(['scores', 'out_dir'])
   cli_app.run(main, 'review')

@@ -90,6 +90,17 @@ class StorageConfig(tfds.core.BuilderConfig):
                        'two frames for a field)')
 
 
+# The paper this library reproduces: homepage and citation of the builders
+# that have none of their own (the synthetic set, a folder of videos).
+PAPER_HOMEPAGE = 'https://arxiv.org/abs/1705.06950'
+PAPER_CITATION = (
+    '@article{kay2017kinetics, title={The Kinetics Human Action Video Dataset}, '
+    'author={Kay, Will and Carreira, Joao and Simonyan, Karen and Zhang, Brian and '
+    'Hillier, Chloe and Vijayanarasimhan, Sudheendra and Viola, Fabio and Green, Tim '
+    'and Back, Trevor and Natsev, Paul and Suleyman, Mustafa and Zisserman, Andrew}, '
+    'journal={arXiv:1705.06950}, year={2017}}')
+
+
 # Environment variable naming the TV-L1 backend of builds run by `tfds build`.
 FLOW_BACKEND_ENV = 'KINETICS_TF_FLOW_BACKEND'
 

@@ -89,16 +89,32 @@ def check_flow_format(flow_format: str) -> str:
   return flow_format
 
 
+# What a reader of the data alone (features.json) needs to turn flow into pixels.
+FLOW_DOC = ('TV-L1 optical flow of the RGB frames at their stored size: T frames '
+            'give T-1 fields, field t is the motion from frame t to frame t+1. '
+            'uint8, linear over [-20, 20] px (truncated): px = v * 40 / 255 - 20; '
+            '{layout}')
+_FLOW_LAYOUTS = {
+    FLOW_ZLIB: 'one [T-1, H, W, 2] tensor, channel 0 horizontal (x), 1 vertical (y).',
+    'x': 'horizontal displacement (x), one image per field.',
+    'y': 'vertical displacement (y), one image per field.',
+    'dict': "'x' (horizontal) then 'y' (vertical), one image per field each; "
+            'stack them on the last axis as [T-1, H, W, 2].',
+}
+
+
 def flow_feature(flow_format: str, num_fields: Optional[int] = None,
                  height: Optional[int] = None, width: Optional[int] = None):
   """The ``flow`` feature of one layout (see the module docstring)."""
   check_flow_format(flow_format)
+  doc = lambda layout: FLOW_DOC.format(layout=_FLOW_LAYOUTS[layout])  # pylint: disable=g-long-lambda
   if flow_format == FLOW_ZLIB:
     return tfds.features.Tensor(shape=(num_fields, height, width, 2),
-                                dtype=np.uint8, encoding='zlib')
-  channel = lambda: tfds.features.Video(  # pylint: disable=g-long-lambda
-      shape=(num_fields, height, width, 1), encoding_format=flow_format)
-  return tfds.features.FeaturesDict({'x': channel(), 'y': channel()})
+                                dtype=np.uint8, encoding='zlib', doc=doc(FLOW_ZLIB))
+  channel = lambda c: tfds.features.Video(  # pylint: disable=g-long-lambda
+      shape=(num_fields, height, width, 1), encoding_format=flow_format, doc=doc(c))
+  return tfds.features.FeaturesDict({'x': channel('x'), 'y': channel('y')},
+                                    doc=doc('dict'))
 
 
 def encode_flow(flow_u8: np.ndarray, flow_format: str,
@@ -194,8 +210,10 @@ def clip_features(class_names: Sequence[str], with_flow: bool,
     for name, doc in RECORD_FEATURES.items():
       feats[name] = tfds.features.Scalar(dtype=np.int32, doc=doc)
   if with_video:
-    feats['video'] = tfds.features.Video(shape=(t, h, w, 3),
-                                         encoding_format='jpeg')
+    feats['video'] = tfds.features.Video(
+        shape=(t, h, w, 3), encoding_format='jpeg',
+        doc='RGB frames, uint8 [T, H, W, 3], JPEG-encoded; flow field t lies '
+            'between frames t and t+1.')
   if with_flow:
     feats['flow'] = flow_feature(flow_format, None if t is None else t - 1,
                                  h, w)

@@ -47,12 +47,13 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
                     '(train, val, test).', flag_values=flag_values)
   string('base_url', bucket.DEFAULT_BASE_URL, 'Root of the CVDF bucket or a '
          'mirror of it; archive URLs in the lists are rewritten to it.')
-  integer('workers', 4, 'Archives fetched and extracted at once.')
+  integer('workers', 4, 'Archives fetched and extracted at once.', lower_bound=1)
   boolean('keep_archives', False, 'Keep the archives in DIR/archives after '
           'a checked extraction.')
   integer('retries', 5, 'Retries in a row without progress before a file '
-          'counts as failed.')
-  real('timeout', 60.0, 'Seconds a connection may stay silent.')
+          'counts as failed.', lower_bound=0)
+  real('timeout', 60.0, 'Seconds a connection may stay silent.',
+       lower_bound=0.001)
   boolean('progress', None, 'Show the progress bar (default: on a '
           'terminal).')
 

@@ -144,6 +144,10 @@ class SyntheticActions(builder_lib.ClipBuilder):
         features=self._features(render_lib.CLASS_NAMES, c.num_frames, c.size,
                                 c.size),
         supervised_keys=self._supervised_keys(),
+        # The paper whose protocol these clips serve (§4.4); the catalogue
+        # page TFDS would name by default does not exist for this builder.
+        homepage=builder_lib.PAPER_HOMEPAGE,
+        citation=builder_lib.PAPER_CITATION,
     )
 
   def _source(self):

@@ -145,6 +145,8 @@ class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
         description=self.__doc__,
         features=self._features(self._class_names()),
         supervised_keys=self._supervised_keys(),
+        homepage=self.HOMEPAGE,
+        citation=self.CITATION,
     )
 
   def _check_classes(self, found, split_dir):
@@ -158,6 +160,11 @@ class _LocalSplitBuilder(builder_lib.ClipBuilder, skip_registration=True):
 
 class Ucf101Local(_LocalSplitBuilder):
   """UCF-101 (Soomro et al. 2012) from a local copy, official splits."""
+
+  HOMEPAGE = 'https://www.crcv.ucf.edu/data/UCF101.php'
+  CITATION = ('@article{soomro2012ucf101, title={UCF101: A Dataset of 101 Human Actions '
+              'Classes From Videos in The Wild}, author={Soomro, Khurram and Zamir, Amir '
+              'Roshan and Shah, Mubarak}, journal={arXiv:1212.0402}, year={2012}}')
 
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       'Extract UCF101.rar (the UCF-101/<Class>/v_*.avi folders) and '
@@ -177,6 +184,12 @@ class Ucf101Local(_LocalSplitBuilder):
 
 class Hmdb51Local(_LocalSplitBuilder):
   """HMDB-51 (Kuehne et al. 2011) from a local copy, official splits."""
+
+  HOMEPAGE = 'https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/'
+  CITATION = ('@inproceedings{kuehne2011hmdb, title={HMDB: A Large Video Database for '
+              'Human Motion Recognition}, author={Kuehne, Hildegard and Jhuang, Hueihan '
+              'and Garrote, Estibaliz and Poggio, Tomaso and Serre, Thomas}, '
+              'booktitle={ICCV}, year={2011}}')
 
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       'Extract hmdb51_org.rar and its per-class .rar archives (the '

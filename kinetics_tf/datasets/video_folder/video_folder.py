@@ -149,6 +149,10 @@ class VideoFolder(builder_lib.ClipBuilder):
         description=f'Videos of {c.root}, one sub-folder per class.',
         features=self._features(c.class_names),
         supervised_keys=self._supervised_keys(),
+        # The paper whose protocol these clips serve (§4.4); the catalogue
+        # page TFDS would name by default does not exist for this builder.
+        homepage=builder_lib.PAPER_HOMEPAGE,
+        citation=builder_lib.PAPER_CITATION,
     )
 
   def _split_generators(self, dl_manager):
