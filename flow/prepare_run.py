@@ -12,6 +12,7 @@ importing it only when the TF TV-L1 runs there).
 ``run`` prepares clips into a folder of ``flow.prepare``: finished clips and
 recorded failures are counted without a worker, the rest go to the pool;
 it shows done/total, rate and ETA and ends with ``summary``'s line.
+Temporary files of killed runs on this host are removed at start.
 """
 
 import collections
@@ -23,7 +24,9 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import tqdm
 
+from flow import outputs
 from flow import prepare
+from flow import storage
 from flow.backends import pin_threads
 
 # Clips a worker process prepares before it is replaced by a fresh one.
@@ -104,6 +107,10 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
   """
   folder = prepare.folder_for(root, params)
   prepare.write_manifest(folder, params)
+  if not storage.is_remote(folder):
+    stale = outputs.remove_stale_tmps(folder)
+    if stale:
+      log(f'prepare: removed {stale} unfinished file(s) of killed runs')
   counts, todo = collections.Counter(), []
   for clip in clips:
     known = _known(clip, folder, with_flow)

@@ -66,10 +66,12 @@ def remove(path) -> None:
 
 
 def tmp_name(path) -> str:
-  """A temporary name beside ``path``, unique to this host, process and call."""
+  """A temporary name beside ``path``, unique to this host, process and call
+  (``.NAME.RANDOM.HOST-PID.tmp``: ``flow.outputs.remove_stale_tmps`` finds
+  those of dead processes)."""
   host = socket.gethostname().replace('.', '_')
   head, _, name = str(path).rpartition('/')
-  return f'{head}/.{name}.{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp'
+  return f'{head}/.{name}.{uuid.uuid4().hex[:8]}.{host}-{os.getpid()}.tmp'
 
 
 def write_atomic(path, data: bytes) -> None:
