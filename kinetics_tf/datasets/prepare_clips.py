@@ -39,6 +39,7 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
                      prepared_dir: Optional[str] = None,
                      flow_backend: str = DEFAULT_BACKEND,
                      per_class: Optional[tuple] = None,
+                     tvl1_params: tuple = (),
                      progress: bool = True):
   """Prepares the clips of a Kinetics copy for its builders.
 
@@ -52,6 +53,8 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
     prepared_dir: the prepared folders' root (default: the builders').
     flow_backend: TV-L1 backend, as the builds' (KINETICS_TF_FLOW_BACKEND).
     per_class: keep the first clips per class of each split (``trial``).
+    tvl1_params: DualTVL1 parameters (the Kinetics configs: OpenCV's
+      defaults, as the paper's).
     progress: show a progress bar.
 
   Returns:
@@ -69,7 +72,8 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
   root = prepared_dir or os.environ.get(builder_lib.PREPARED_DIR_ENV) or (
       builder_lib.default_prepared_dir(os.path.expanduser(data_dir), dataset))
   params = clips.prepare_params(clips.Options(
-      short_side=short_side, with_flow=with_flow, flow_backend=flow_backend))
+      short_side=short_side, with_flow=with_flow, flow_backend=flow_backend,
+      tvl1_params=tuple(tvl1_params)))
   todo = kinetics_clips(os.fspath(manual_dir), kinetics400.VERSIONS[dataset],
                         per_class)
   counts = prepare_run.run(todo, root, params, with_flow, workers,
