@@ -295,6 +295,7 @@ def ensure(clip: Clip, folder, params: Params, with_flow: bool,
   if found is not None:
     prepared = unpack(storage.read_bytes(found))
     return _done(clip.key, REUSED, prepared, with_flow, start), prepared
+  _make_room(folder, clip.key, params)
   try:
     prepared = compute(clip, params, with_flow, threads)
   except decoding.DecodeError as e:
@@ -307,12 +308,17 @@ def ensure(clip: Clip, folder, params: Params, with_flow: bool,
     return _fail(folder, clip.key, CORRUPT, 'no frames in the clip window',
                  start), None
   path = clip_file(folder, clip.key, with_flow)
-  if '/' in clip.key:
-    storage.makedirs(path.rpartition('/')[0])
   storage.write_atomic(path, pack(prepared))
   if with_flow and storage.exists(clip_file(folder, clip.key, False)):
     storage.remove(clip_file(folder, clip.key, False))  # Superseded.
   return _done(clip.key, PREPARED, prepared, with_flow, start), prepared
+
+
+def _make_room(folder, key: str, params: Params) -> None:
+  """Creates the folder of a clip's file, and the manifest if it has none."""
+  if not storage.exists(storage.join(folder, MANIFEST)):
+    write_manifest(folder, params)
+  storage.makedirs(clip_file(folder, key, True).rpartition('/')[0])
 
 
 def _done(key, status, prepared: Prepared, with_flow: bool, start) -> Result:

@@ -202,3 +202,25 @@ def test_unordered_yields_in_completion_order_and_recycles_workers():
 def _sleep_pid(seconds):
   time.sleep(seconds)
   return seconds, os.getpid()
+
+
+def test_beam_prepares_the_same_files_as_the_local_pool(tmp_path):
+  import apache_beam as beam  # pylint: disable=g-import-not-at-top
+  from apache_beam.runners.direct import direct_runner  # pylint: disable=g-import-not-at-top
+  from apache_beam.testing import util as beam_util  # pylint: disable=g-import-not-at-top
+  from flow import beam as flow_beam  # pylint: disable=g-import-not-at-top
+  bad = tmp_path / 'bad.mp4'
+  bad.write_bytes(b'not a video')
+  todo = clips_in(tmp_path, 3) + [prepare.Clip('bad', str(bad))]
+  prepare_run.run(todo, tmp_path / 'local', PARAMS, True, workers=2,
+                  progress=False)
+  # The classic in-process runner (Beam 2.77's default tries Prism first).
+  with beam.Pipeline(runner=direct_runner.BundleBasedDirectRunner()) as p:
+    results = (p | beam.Create([tuple(c) for c in todo])
+               | flow_beam.PrepareClips(tmp_path / 'beam', PARAMS, True))
+    statuses = results | beam.Map(lambda r: (r['key'], r['status']))
+    beam_util.assert_that(statuses, beam_util.equal_to(
+        [('c0', 'prepared'), ('c1', 'prepared'), ('c2', 'prepared'),
+         ('bad', 'corrupt')]))
+  assert contents(tmp_path / 'beam') == contents(tmp_path / 'local')
+  assert len(contents(tmp_path / 'beam')) == 3
