@@ -255,23 +255,49 @@ def _write_cost(job, root, fmt):
   return worker, parent
 
 
-def _utilisation(sigma, workers=2, n=60, mean=0.15):
-  """Busy share of the real pool (flow.prepare_run.unordered) over tasks
-  whose times are lognormal with this sigma (sleeps: scheduling only)."""
+def _sleep_span(seconds):
+  start = time.time()
+  time.sleep(seconds)
+  return start, time.time()
+
+
+def _utilisation(sigma, max_tasks, workers=2, n=200, mean=0.3):
+  """Busy share of the real pool (flow.prepare_run.unordered) from its
+  first task's start to its last task's end, over tasks whose times are
+  lognormal with this sigma (sleeps: the pool's scheduling alone, whatever
+  else runs on the machine).  ``max_tasks``: tasks per worker process."""
   rng = np.random.default_rng(0)
   times = list(mean * rng.lognormal(-sigma ** 2 / 2, sigma, n))
-  list(prepare_run.unordered(time.sleep, [0.0] * workers, workers))
-  t0 = time.perf_counter()
-  list(prepare_run.unordered(time.sleep, times, workers, max_tasks=10 ** 6))
-  return sum(times) / (workers * (time.perf_counter() - t0))
+  spans = list(prepare_run.unordered(_sleep_span, times, workers,
+                                     max_tasks=max_tasks))
+  wall = max(e for _, e in spans) - min(s for s, _ in spans)
+  return sum(times) / (workers * wall)
+
+
+def _two_workers(path, n=6, seconds=0.2):
+  """(wall s of n clips on 2 workers, n x CPU s of one clip / 2): short
+  windows of the fixture at side 340 with flow, each clip its own key."""
+  params = prepare.Params(short_side=340)
+  clip = prepare.Clip('k', path, 0, seconds)
+  _, _, cpu = _timed(prepare.compute, clip, params, True)
+  with tempfile.TemporaryDirectory() as root:
+    todo = [prepare.Clip(f'k{i}', path, 0, seconds) for i in range(n)]
+    t0 = time.perf_counter()
+    prepare_run.run(todo, root, params, True, workers=2, progress=False,
+                    log=lambda line: None)
+    return time.perf_counter() - t0, n * cpu / 2
 
 
 def prepare_stages():
   """The preparation and write stages at side 340 (see the docstring)."""
   print('## preparation and write stages (side 340, 10 s Kinetics clip)')
+  # Tasks of 0.3 s: with recycling every 16 of them a worker restarts
+  # ~1000x as often as with clips of minutes, so both are shown.
   for sigma in (0.3, 0.8):
-    print(f'pool utilisation, 2 workers, spread sigma {sigma}: '
-          f'{_utilisation(sigma):.0%}')
+    print(f'pool utilisation, 2 workers, 200 tasks, spread sigma {sigma}: '
+          f'{_utilisation(sigma, 10 ** 6):.0%} (workers kept), '
+          f'{_utilisation(sigma, prepare_run.MAX_TASKS_PER_CHILD):.0%} '
+          f'(recycled every {prepare_run.MAX_TASKS_PER_CHILD} tasks)')
   if not _FIXTURES.value:
     print('(no fixtures: clip figures skipped)')
     return
@@ -304,6 +330,9 @@ def prepare_stages():
       print(f'write stage, flow {fmt}: worker {worker:.2f} s, TFDS parent '
             f'{parent:.2f} s per clip = {parent / prep:.2%} of the '
             'preparation')
+  wall, ideal = _two_workers(path)
+  print(f'6 clips (0.2 s, side 340, flow) on 2 workers: {wall:.1f} s wall '
+        f'for {ideal:.1f} s of CPU per core ({wall / ideal:.2f}x)')
 
 
 def main(argv):
