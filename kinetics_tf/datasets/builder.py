@@ -6,13 +6,13 @@ Generation runs one of two ways, with the same per-clip code
 * With a Beam runner or options (``tfds build ... --beam_pipeline_options=``,
   or ``DownloadConfig(beam_runner=...)``), ``_generate_examples`` returns the
   ``beam_build.BuildClips`` PTransform, so a large build spreads over a
-  cluster (Dataflow, Flink, Spark) or over local processes
-  (``direct_num_workers=N,direct_running_mode=multi_processing``).
+  cluster (Dataflow, Flink, Spark).  Not Beam's local DirectRunner for a
+  large config: it keeps every serialized example of a split in memory for
+  TFDS's shuffle (benchmarks/build.py measures it).
 * Without them, clips stream through this process (or ``num_workers`` local
-  processes): Beam's DirectRunner keeps every serialized example of a split
-  in memory for TFDS's shuffle, so its peak memory grows with the dataset
-  (benchmarks/build.py measures both); the streaming path holds a few clips
-  at a time plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
+  processes, ``flow.prepare_run.unordered``: completion order, recycled
+  workers; ``tfds build NAME/CONFIG/num_workers=N``): a few clips in flight
+  plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
 
 Every builder's config subclasses ``StorageConfig`` (how clips are stored:
 frame size, flow, its layout, records per clip), and the base class turns it
