@@ -89,21 +89,31 @@ def summary(counts: collections.Counter, seconds: float) -> str:
           + ', '.join(kinds) + f' in {seconds:.0f} s')
 
 
-def _known(clip: prepare.Clip, folder, with_flow: bool):
-  """The Result of a clip that needs no worker (finished or recorded), or None."""
+def _known(clip: prepare.Clip, folder, with_flow: bool,
+           retry_failed: bool):
+  """The Result of a clip that needs no worker (finished or recorded), or
+  None; with ``retry_failed`` a recorded FAILED (an error that was not the
+  video's: corrupt and too short stay) is forgotten and tried again."""
   if prepare.find(folder, clip.key, with_flow) is not None:
     return prepare.Result(clip.key, prepare.REUSED)
-  return prepare.read_skip(folder, clip.key)
+  recorded = prepare.read_skip(folder, clip.key)
+  if recorded is not None and retry_failed and (
+      recorded.status == prepare.FAILED):
+    storage.remove(prepare.skip_file(folder, clip.key))
+    return None
+  return recorded
 
 
 def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
         with_flow: bool, workers: int = 1, threads: int = 1,
-        progress: bool = True, log: Callable = print) -> collections.Counter:
+        progress: bool = True, log: Callable = print,
+        retry_failed: bool = False) -> collections.Counter:
   """Prepares ``clips`` into ``folder_for(root, params)``; returns the counts.
 
   Counts: one per status (prepare.PREPARED, REUSED and the skip kinds) and
-  'tvl1' (clips whose TV-L1 ran).  ``log`` gets a line per failure of this
-  run and the closing summary line.
+  'tvl1' (clips whose TV-L1 ran).  ``log`` gets the closing summary line
+  (failures of this run are printed as they come).  ``retry_failed``: try
+  again the clips recorded as FAILED.
   """
   folder = prepare.folder_for(root, params)
   prepare.write_manifest(folder, params)
@@ -113,7 +123,7 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
       log(f'prepare: removed {stale} unfinished file(s) of killed runs')
   counts, todo = collections.Counter(), []
   for clip in clips:
-    known = _known(clip, folder, with_flow)
+    known = _known(clip, folder, with_flow, retry_failed)
     if known is None:
       todo.append(clip)
     else:

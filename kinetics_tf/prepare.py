@@ -42,6 +42,10 @@ def define_flags():
   flags.DEFINE_string('flow_backend', None, 'TV-L1 backend: opencv, tf or '
                       'auto (default KINETICS_TF_FLOW_BACKEND, else auto), '
                       'as the builds will use.')
+  flags.DEFINE_bool('retry_failed', False, 'Try again the clips an earlier '
+                    'run recorded as failed (an error that was not the '
+                    "video's, e.g. out of memory); corrupt and too-short "
+                    'clips stay recorded.')
   flags.DEFINE_bool('no_progress', False, 'No progress bar.')
 
 
@@ -63,7 +67,7 @@ def main(argv):
     folder, counts = prepare_clips.prepare_kinetics(
         FLAGS.dataset, FLAGS.manual_dir, FLAGS.short_side or None, FLAGS.flow,
         FLAGS.workers, FLAGS.data_dir, FLAGS.prepared_dir, backend,
-        progress=not FLAGS.no_progress)
+        progress=not FLAGS.no_progress, retry_failed=FLAGS.retry_failed)
   except (ValueError, FileNotFoundError) as e:
     raise UserError(str(e).splitlines()[0]) from e
   print(f'prepare: clips in {folder}')

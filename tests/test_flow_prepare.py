@@ -224,3 +224,25 @@ def test_beam_prepares_the_same_files_as_the_local_pool(tmp_path):
          ('bad', 'corrupt')]))
   assert contents(tmp_path / 'beam') == contents(tmp_path / 'local')
   assert len(contents(tmp_path / 'beam')) == 3
+
+
+def test_a_failed_clip_is_kept_failed_until_retried(tmp_path, monkeypatch):
+  todo = clips_in(tmp_path, 1)
+  real = prepare.compute
+
+  def broken(*args, **kwargs):
+    raise MemoryError('no room')
+
+  monkeypatch.setattr(prepare, 'compute', broken)
+  root = tmp_path / 'prep'
+  assert prepare_run.run(todo, root, PARAMS, True,
+                         progress=False)[prepare.FAILED] == 1
+  monkeypatch.setattr(prepare, 'compute', real)
+  assert prepare_run.run(todo, root, PARAMS, True,
+                         progress=False)[prepare.FAILED] == 1
+  (recorded,) = pathlib.Path(prepare.folder_for(root, PARAMS)).glob(
+      '*' + prepare.SKIP_SUFFIX)
+  assert 'MemoryError: no room' in recorded.read_text()
+  counts = prepare_run.run(todo, root, PARAMS, True, progress=False,
+                           retry_failed=True)
+  assert counts[prepare.PREPARED] == 1 and not recorded.exists()

@@ -40,7 +40,7 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
                      flow_backend: str = DEFAULT_BACKEND,
                      per_class: Optional[tuple] = None,
                      tvl1_params: tuple = (),
-                     progress: bool = True):
+                     progress: bool = True, retry_failed: bool = False):
   """Prepares the clips of a Kinetics copy for its builders.
 
   Args:
@@ -56,6 +56,8 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
     tvl1_params: DualTVL1 parameters (the Kinetics configs: OpenCV's
       defaults, as the paper's).
     progress: show a progress bar.
+    retry_failed: try again the clips recorded as failed (an error that was
+      not the video's; corrupt and too-short clips stay recorded).
 
   Returns:
     (folder, collections.Counter of statuses; see flow.prepare_run.run).
@@ -77,5 +79,5 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
   todo = kinetics_clips(os.fspath(manual_dir), kinetics400.VERSIONS[dataset],
                         per_class)
   counts = prepare_run.run(todo, root, params, with_flow, workers,
-                           progress=progress)
+                           progress=progress, retry_failed=retry_failed)
   return prepare.folder_for(root, params), counts
