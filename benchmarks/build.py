@@ -15,12 +15,9 @@ Sections (--sections, default all):
   rss: peak RSS of a child process building 16 vs 160 synthetic clips (128
     px, 32 frames, RGB): streaming (TFDS's default 1 GB shuffle buffer, and a
     8 MB one to show the bound) and Beam DirectRunner.
-  prepare: the two stages at paper sizes (flow.prepare, then builds that
-    only write): CPU
-    of preparing a 10 s clip at side 340 (decode, JPEG, TV-L1), CPU of the
-    write stage from its prepared file (worker and TFDS's parent, PNG and
-    zlib flow layouts), the pool's utilisation at a per-clip time spread of
-    sigma 0.8, and the wall time of a 2-worker preparation.
+
+The two stages of a build (preparation, then writing) are measured by
+benchmarks/build_stages.py.
 """
 
 import json
@@ -43,17 +40,13 @@ import numpy as np  # pylint: disable=wrong-import-position
 
 import flow  # pylint: disable=wrong-import-position
 from flow import decoding as video_lib  # pylint: disable=wrong-import-position
-from flow import prepare  # pylint: disable=wrong-import-position
-from flow import prepare_run  # pylint: disable=wrong-import-position
 from kinetics_tf.datasets import clips  # pylint: disable=wrong-import-position
-from kinetics_tf.datasets import features as features_lib  # pylint: disable=wrong-import-position
 from kinetics_tf.datasets import synthetic  # pylint: disable=wrong-import-position
 
 _FIXTURES = flags.DEFINE_string(
     'fixtures', os.environ.get('KINETICS_TF_FIXTURES'),
     'Fixtures folder holding videos/ (default: $KINETICS_TF_FIXTURES).')
-_SECTIONS = flags.DEFINE_list('sections', ['throughput', 'encodings', 'rss',
-                                           'prepare'],
+_SECTIONS = flags.DEFINE_list('sections', ['throughput', 'encodings', 'rss'],
                               'Which sections to run.')
 _RSS_CHILD = flags.DEFINE_string('rss_child', None, 'internal: mode,k,cap')
 _K400 = 'k400_arm_wrestling_340x256_28fps.mp4'
@@ -230,119 +223,13 @@ def rss():
           f'{row[1]["dataset_mb"]:.1f} MB |')
 
 
-def _tiled(prepared, pairs):
-  """A Prepared clip whose flow fields are the computed ones repeated to
-  ``pairs`` (the bytes of a 10 s clip without computing 249 pairs)."""
-  fields = {a: (v * (pairs // len(v) + 1))[:pairs]
-            for a, v in prepared.flow.items()}
-  return prepare.Prepared(prepared.frames, fields, prepared.source_fps)
-
-
-def _write_cost(job, root, fmt):
-  """(worker CPU s, TFDS parent CPU s) of one prepared clip's example."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  opts = clips.Options(short_side=340, with_flow=True, flow_format=fmt,
-                       flow_backend='opencv', prepared_dir=root)
-  (key, example), _, worker = _timed(clips.process, job, clips.FileSource(),
-                                     opts)
-  feats = features_lib.clip_features(['arm wrestling'], True,
-                                     flow_format=fmt)
-  serializer = tfds.core.example_serializer.ExampleSerializer(
-      feats.get_serialized_info())
-  _, _, parent = _timed(lambda: serializer.serialize_example(
-      feats.encode_example(example)))
-  del key
-  return worker, parent
-
-
-def _sleep_span(seconds):
-  start = time.time()
-  time.sleep(seconds)
-  return start, time.time()
-
-
-def _utilisation(sigma, max_tasks, workers=2, n=200, mean=0.3):
-  """Busy share of the real pool (flow.prepare_run.unordered) from its
-  first task's start to its last task's end, over tasks whose times are
-  lognormal with this sigma (sleeps: the pool's scheduling alone, whatever
-  else runs on the machine).  ``max_tasks``: tasks per worker process."""
-  rng = np.random.default_rng(0)
-  times = list(mean * rng.lognormal(-sigma ** 2 / 2, sigma, n))
-  spans = list(prepare_run.unordered(_sleep_span, times, workers,
-                                     max_tasks=max_tasks))
-  wall = max(e for _, e in spans) - min(s for s, _ in spans)
-  return sum(times) / (workers * wall)
-
-
-def _two_workers(path, n=6, seconds=0.2):
-  """(wall s of n clips on 2 workers, n x CPU s of one clip / 2): short
-  windows of the fixture at side 340 with flow, each clip its own key."""
-  params = prepare.Params(short_side=340)
-  clip = prepare.Clip('k', path, 0, seconds)
-  _, _, cpu = _timed(prepare.compute, clip, params, True)
-  with tempfile.TemporaryDirectory() as root:
-    todo = [prepare.Clip(f'k{i}', path, 0, seconds) for i in range(n)]
-    t0 = time.perf_counter()
-    prepare_run.run(todo, root, params, True, workers=2, progress=False,
-                    log=lambda line: None)
-    return time.perf_counter() - t0, n * cpu / 2
-
-
-def prepare_stages():
-  """The preparation and write stages at side 340 (see the docstring)."""
-  print('## preparation and write stages (side 340, 10 s Kinetics clip)')
-  # Tasks of 0.3 s: with recycling every 16 of them a worker restarts
-  # ~1000x as often as with clips of minutes, so both are shown.
-  for sigma in (0.3, 0.8):
-    print(f'pool utilisation, 2 workers, 200 tasks, spread sigma {sigma}: '
-          f'{_utilisation(sigma, 10 ** 6):.0%} (workers kept), '
-          f'{_utilisation(sigma, prepare_run.MAX_TASKS_PER_CHILD):.0%} '
-          f'(recycled every {prepare_run.MAX_TASKS_PER_CHILD} tasks)')
-  if not _FIXTURES.value:
-    print('(no fixtures: clip figures skipped)')
-    return
-  path = os.path.join(_FIXTURES.value, 'videos', _K400)
-  params = prepare.Params(short_side=340)
-  rgb, _, rgb_cpu = _timed(prepare.compute, prepare.Clip('k', path), params,
-                           False)
-  few, _, few_cpu = _timed(prepare.compute, prepare.Clip('k', path, 0, 0.25),
-                           params, True)
-  per_pair = (few_cpu - rgb_cpu * len(few.frames) / len(rgb.frames)) / (
-      len(few.frames) - 1)
-  pairs = len(rgb.frames) - 1
-  prep = rgb_cpu + per_pair * pairs
-  print(f'prepare: decode + JPEG {rgb_cpu:.2f} s, TV-L1 (OpenCV defaults) '
-        f'{per_pair:.2f} s/pair -> {prep:.0f} CPU s per clip with flow '
-        f'({len(rgb.frames)} frames)')
-  with tempfile.TemporaryDirectory() as root:
-    clip = _tiled(prepare.Prepared(rgb.frames, few.flow, rgb.source_fps),
-                  pairs)
-    folder = prepare.folder_for(root, params)
-    prepare.write_manifest(folder, params)
-    job = clips.Job('k', 'train', 'k', 'arm wrestling', path=path)
-    os.makedirs(os.path.join(folder, 'train'))
-    data = prepare.pack(clip)
-    prepare.storage.write_atomic(
-        prepare.clip_file(folder, 'train/k', True), data)
-    print(f'prepared file: {len(data) / 1e6:.1f} MB per clip')
-    for fmt in ('png', 'zlib'):
-      worker, parent = _write_cost(job, root, fmt)
-      print(f'write stage, flow {fmt}: worker {worker:.2f} s, TFDS parent '
-            f'{parent:.2f} s per clip = {parent / prep:.2%} of the '
-            'preparation')
-  wall, ideal = _two_workers(path)
-  print(f'6 clips (0.2 s, side 340, flow) on 2 workers: {wall:.1f} s wall '
-        f'for {ideal:.1f} s of CPU per core ({wall / ideal:.2f}x)')
-
-
 def main(argv):
   del argv
   if _RSS_CHILD.value:
     _rss_child(_RSS_CHILD.value)
     return
   for section in _SECTIONS.value:
-    {'throughput': throughput, 'encodings': encodings, 'rss': rss,
-     'prepare': prepare_stages}[section]()
+    {'throughput': throughput, 'encodings': encodings, 'rss': rss}[section]()
 
 
 if __name__ == '__main__':

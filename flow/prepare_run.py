@@ -2,11 +2,13 @@
 
 ``unordered`` is the worker pool of the stage and of the dataset builders'
 local builds: spawned processes (``concurrent.futures``), results in
-completion order so one slow clip never idles the other cores, at most
-``2 x workers`` clips in flight so memory does not grow with the number of
-clips, and each worker replaced after ``MAX_TASKS_PER_CHILD`` clips, so what
-a worker keeps per frame shape (the TF TV-L1's compiled programs, decoder
-buffers) is freed.  Each worker pins OpenCV's threads (and TensorFlow's,
+completion order so one slow clip never idles the other cores, one clip in
+flight per worker so memory does not grow with the number of clips, and
+each worker replaced after ``MAX_TASKS_PER_CHILD`` clips, so what a worker
+keeps per frame shape (the TF TV-L1's compiled programs, decoder buffers)
+is freed.  One clip per worker also keeps clear of a deadlock of Python
+3.11-3.13's ProcessPoolExecutor, which stops replacing recycled workers when
+tasks wait in its queue (python/cpython#115634; a test covers it).  Each worker pins OpenCV's threads (and TensorFlow's,
 importing it only when the TF TV-L1 runs there).
 
 ``run`` prepares clips into a folder of ``flow.prepare``: finished clips and
@@ -45,9 +47,10 @@ def unordered(fn: Callable, items: Iterable, workers: int,
   """Yields ``fn(item)`` for every item, in completion order.
 
   ``workers`` <= 1 runs in this process (in order).  Otherwise at most
-  2 x workers items are submitted at once, to spawned processes replaced
-  after ``max_tasks`` items each.  Closing the generator cancels what has
-  not started.
+  ``workers`` items are submitted at once (none waits in the executor's
+  queue: see the module docstring), to spawned processes replaced after
+  ``max_tasks`` items each.  Closing the generator cancels what has not
+  started.
   """
   if workers <= 1:
     if initializer is not None:
@@ -62,7 +65,7 @@ def unordered(fn: Callable, items: Iterable, workers: int,
   try:
     for item in items:
       pending.add(pool.submit(fn, item))
-      if len(pending) < 2 * workers:
+      if len(pending) < workers:
         continue
       done, pending = futures.wait(pending,
                                    return_when=futures.FIRST_COMPLETED)

@@ -182,7 +182,7 @@ def test_kill_9_loses_only_the_clips_in_flight(tmp_path):
           for i in range(n)]
   counts = prepare_run.run(todo, killed_root, PARAMS, True, progress=False)
   # Only the clips not finished at the kill are computed again: at most the
-  # 2 x 2 workers' clips in flight then, plus those not started.
+  # 2 workers' clips in flight then, plus those not started.
   assert counts[prepare.PREPARED] == n - len(done)
   assert counts[prepare.REUSED] == len(done)
   assert {p.name: p.stat().st_mtime_ns for p in folder.glob('*.npz')
@@ -197,6 +197,24 @@ def test_unordered_yields_in_completion_order_and_recycles_workers():
   results = list(prepare_run.unordered(_sleep_pid, [0.0] * 4, 2,
                                        max_tasks=1))
   assert len({pid for _, pid in results}) == 4  # One process per item.
+
+
+def test_recycled_workers_never_stall_the_pool():
+  # python/cpython#115634: ProcessPoolExecutor with max_tasks_per_child
+  # stopped replacing workers when tasks waited in its queue (200 tasks
+  # queued at once on 2 workers of 2 tasks each hung there after ~150).
+  code = ('import sys; sys.path[:0] = %r\n'
+          'from flow import prepare_run\n'
+          'import test_flow_prepare as t\n'
+          "if __name__ == '__main__':\n"
+          '  out = list(prepare_run.unordered(t._sleep_pid, [0.0] * 60, 2,\n'
+          '                                   max_tasks=2))\n'
+          '  print(len(out), len({p for _, p in out}))\n' % sys.path)
+  done = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                        text=True, timeout=240, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  results, processes = map(int, done.stdout.split())
+  assert results == 60 and processes >= 30  # At most 2 tasks a process.
 
 
 def _sleep_pid(seconds):

@@ -1,9 +1,9 @@
 """Local, streaming generation of clip examples, and the build report with its summary.
 
 ``local_examples`` runs ``clips.build`` over jobs in this process or in a
-few worker processes (``flow.prepare_run.unordered``: completion order, at
-most 2 clips in flight per worker, so memory does not grow with the number
-of clips, and workers recycled), yields examples as they are built and
+few worker processes (``flow.prepare_run.unordered``: completion order, one
+clip in flight per worker, so memory does not grow with the number of
+clips, and workers recycled), yields examples as they are built and
 writes every skipped clip to a report part file as it goes.  ``finish_report`` merges the
 parts of all splits into ``build_report.csv`` in the dataset folder, writes
 ``build_summary.json`` and returns the closing summary line.
