@@ -192,8 +192,10 @@ def test_kill_9_loses_only_the_clips_in_flight(tmp_path):
 
 
 def test_unordered_yields_in_completion_order_and_recycles_workers():
-  results = list(prepare_run.unordered(_sleep_pid, [1.0, 0.0, 0.0, 0.0], 2))
-  assert [s for s, _ in results] == [0.0, 0.0, 0.0, 1.0]
+  # The slow item goes first; the others finish while it runs (4 s leave
+  # the second worker time to start on a loaded machine).
+  results = list(prepare_run.unordered(_sleep_pid, [4.0] + [0.0] * 5, 2))
+  assert [s for s, _ in results] == [0.0] * 5 + [4.0]
   results = list(prepare_run.unordered(_sleep_pid, [0.0] * 4, 2,
                                        max_tasks=1))
   assert len({pid for _, pid in results}) == 4  # One process per item.
