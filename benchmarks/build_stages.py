@@ -88,7 +88,7 @@ def _sleep_span(seconds):
   return start, time.time()
 
 
-def _utilisation(sigma, max_tasks, workers=2, n=200, mean=0.3):
+def _utilisation(sigma, max_tasks, workers=2, n=100, mean=1.0):
   """Busy share of the real pool (flow.prepare_run.unordered) from its
   first task's start to its last task's end, over tasks whose times are
   lognormal with this sigma (sleeps: the pool's scheduling alone, whatever
@@ -118,10 +118,11 @@ def _two_workers(path, n=6, seconds=0.2):
 def prepare_stages():
   """The preparation and write stages at side 340 (see the docstring)."""
   print('## preparation and write stages (side 340, 10 s Kinetics clip)')
-  # Tasks of 0.3 s: with recycling every 16 of them a worker restarts
-  # ~1000x as often as with clips of minutes, so both are shown.
+  # Tasks of 1 s: with recycling every 16 of them a worker restarts
+  # ~300x as often as with clips of minutes, so both are shown.
   for sigma in (0.3, 0.8):
-    print(f'pool utilisation, 2 workers, 200 tasks, spread sigma {sigma}: '
+    print(f'pool utilisation, 2 workers, 100 tasks of 1 s on average, '
+          f'spread sigma {sigma}: '
           f'{_utilisation(sigma, 10 ** 6):.0%} (workers kept), '
           f'{_utilisation(sigma, prepare_run.MAX_TASKS_PER_CHILD):.0%} '
           f'(recycled every {prepare_run.MAX_TASKS_PER_CHILD} tasks)')
