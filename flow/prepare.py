@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import time
+import zipfile
 from typing import NamedTuple, Optional
 
 import cv2
@@ -281,7 +282,8 @@ def ensure(clip: Clip, folder, params: Params, with_flow: bool,
            threads: Optional[int] = None) -> tuple:
   """(Result, Prepared or None): the clip's file, read or made now.
 
-  Reuses a finished file (with flow when ``with_flow``); a recorded failure
+  Reuses a finished file (with flow when ``with_flow``; one that no longer
+  reads, damaged on disk, is made again); a recorded failure
   is returned as it was recorded, not retried; a missing video is reported
   (not recorded: it may be downloaded later).  Never raises for a bad clip.
   """
@@ -293,8 +295,12 @@ def ensure(clip: Clip, folder, params: Params, with_flow: bool,
     return recorded, None
   found = find(folder, clip.key, with_flow)
   if found is not None:
-    prepared = unpack(storage.read_bytes(found))
-    return _done(clip.key, REUSED, prepared, with_flow, start), prepared
+    try:
+      prepared = unpack(storage.read_bytes(found))
+    except (ValueError, KeyError, zipfile.BadZipFile):
+      storage.remove(found)  # Damaged after it was written: made again.
+    else:
+      return _done(clip.key, REUSED, prepared, with_flow, start), prepared
   _make_room(folder, clip.key, params)
   try:
     prepared = compute(clip, params, with_flow, threads)

@@ -91,6 +91,16 @@ def test_rerun_reuses_and_a_failure_is_recorded_once(tmp_path, monkeypatch):
   assert '2 reused, 1 missing, 1 corrupt' in lines[-1]
 
 
+def test_a_damaged_prepared_file_is_made_again(tmp_path):
+  (clip,) = clips_in(tmp_path, 1)
+  folder = prepare.folder_for(tmp_path / 'prep', PARAMS)
+  _, good = prepare.ensure(clip, folder, PARAMS, with_flow=True)
+  path = pathlib.Path(prepare.clip_file(folder, 'c0', True))
+  path.write_bytes(path.read_bytes()[:1000])  # A truncated copy.
+  result, again = prepare.ensure(clip, folder, PARAMS, with_flow=True)
+  assert result.status == prepare.PREPARED and again == good
+
+
 def test_a_clip_with_other_parameters_is_not_reused(tmp_path):
   todo = clips_in(tmp_path, 1)
   other_side = prepare.Params(short_side=24, tvl1_params=CHEAP)
