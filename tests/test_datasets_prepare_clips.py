@@ -134,3 +134,20 @@ def test_an_unknown_dataset_is_refused(tmp_path):
   with pytest.raises(ValueError, match='kinetics500'):
     prepare_clips.prepare_kinetics('kinetics500', tmp_path, SIDE, False,
                                    data_dir=str(tmp_path))
+
+
+def test_a_build_reads_and_writes_prepared_clips_on_ram_fs(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  manual = k400_manual_dir(tmp_path / 'manual')
+  config = kinetics400.Kinetics400Config(name='ram32', short_side=SIDE,
+                                         with_flow=True)
+  builder = kinetics400.Kinetics400(config=config, data_dir=str(tmp_path),
+                                    flow_backend='opencv',
+                                    prepared_dir='ram://k400prep')
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=str(manual)))
+  assert builder.info.splits['train'].num_examples == 3
+  (folder,) = tf.io.gfile.listdir('ram://k400prep')
+  train = tf.io.gfile.listdir(f'ram://k400prep/{folder}/train')
+  assert sum(n.endswith('.rgb_flow.npz') for n in train) == 3
+  assert sum(n.endswith('.skip.json') for n in train) == 1  # The corrupt.
