@@ -15,6 +15,9 @@ Sections (--sections, default all):
   rss: peak RSS of a child process building 16 vs 160 synthetic clips (128
     px, 32 frames, RGB): streaming (TFDS's default 1 GB shuffle buffer, and a
     8 MB one to show the bound) and Beam DirectRunner.
+
+The two stages of a build (preparation, then writing) are measured by
+benchmarks/build_stages.py.
 """
 
 import json

@@ -44,7 +44,6 @@ content, not on how it was computed.
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib
@@ -208,7 +207,6 @@ class Sets:
 def _build(args) -> Sets:
   # Heavy imports here: the children that read rawframes never pay them.
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  from kinetics_tf.datasets import clips  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import features as features_lib  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import video_folder  # pylint: disable=g-import-not-at-top
   fixtures = os.environ.get('KINETICS_TF_FIXTURES')
@@ -222,16 +220,8 @@ def _build(args) -> Sets:
   if not (clip_dir / CLIP).exists():
     clip_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(pathlib.Path(fixtures) / 'videos' / CLIP, clip_dir / CLIP)
-  memo = {}
-  real_flow_of = clips.flow_of
-
-  def flow_once(gray, opts):  # one TV-L1 run for every layout
-    key = hashlib.sha1(gray.tobytes()).hexdigest()
-    if key not in memo:
-      memo[key] = real_flow_of(gray, opts)
-    return memo[key]
-
-  clips.flow_of = flow_once
+  # One TV-L1 run for every layout: the builds share one data_dir, so they
+  # read the same prepared clip (flow.prepare).
   sets = {
       'rgb340': dict(short_side=args.short_side, with_flow=False),
       'rgb340_flow': dict(short_side=args.short_side, with_flow=True,
@@ -265,19 +255,16 @@ def _build(args) -> Sets:
           with_video=False, train_record_stride=n, **stack)
   paths = {}
   started = time.perf_counter()
-  try:
-    for name, kwargs in sets.items():
-      config = video_folder.video_folder_config(
-          root, name=name, max_seconds=args.seconds, tvl1_params=CHEAP_TVL1,
-          **kwargs)
-      builder = video_folder.VideoFolder(config=config, flow_backend='opencv',
-                                         data_dir=str(cache / 'tfds'))
-      if not builder.is_prepared():
-        print(f'building {name} ...', flush=True)
-        builder.download_and_prepare()
-      paths[name] = str(builder.data_path)
-  finally:
-    clips.flow_of = real_flow_of
+  for name, kwargs in sets.items():
+    config = video_folder.video_folder_config(
+        root, name=name, max_seconds=args.seconds, tvl1_params=CHEAP_TVL1,
+        **kwargs)
+    builder = video_folder.VideoFolder(config=config, flow_backend='opencv',
+                                       data_dir=str(cache / 'tfds'))
+    if not builder.is_prepared():
+      print(f'building {name} ...', flush=True)
+      builder.download_and_prepare()
+    paths[name] = str(builder.data_path)
   built_s = time.perf_counter() - started
 
   def one(name, decoders=None):

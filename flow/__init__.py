@@ -13,6 +13,11 @@ cluster worker can install and run it alone.  Its modules:
 * ``flow.tvl1``: ``quantised_chunks`` / ``quantised_flow``, the one way from
   grayscale frames to the stored uint8 flow, used by the extractor, the
   dataset builders and predict.
+* ``flow.prepare``, ``flow.prepare_run``, ``flow.storage``: the preparation
+  stage (each clip decoded, JPEG-encoded and its TV-L1 computed once, into
+  one file written atomically), its bounded worker pool, and the file
+  systems it reaches (local, or any of ``tf.io.gfile``'s); ``flow.beam``
+  runs it on Beam, ``kinetics-tf prepare`` on a Kinetics copy.
 * ``flow.inputs``, ``flow.outputs``, ``flow.jobs``: the extractor's videos,
   atomic outputs and per-video work; ``flow.extract`` and ``flow.beam`` are
   its binaries (``flow.app`` their flags and one-line errors).

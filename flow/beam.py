@@ -13,6 +13,13 @@ decode local files).  Workers need this package installed (e.g. pass
 (both run flow.jobs), so a retried or re-run element never leaves a
 half-written output, and finished videos are skipped.
 One JSON line per video goes to ``<out_dir>/flow_results*.jsonl``.
+
+``PrepareClips`` is the preparation stage (``flow.prepare``) as a
+PTransform: clips in, one prepared file per clip written atomically by the
+worker that prepares it (a retried element finds its file and reuses it),
+one result dict per clip out.  The prepared folder may be on any file system
+``tf.io.gfile`` reaches (gs://...); a remote video is staged to a local
+temporary file for the decoders.
 """
 
 import dataclasses
@@ -26,6 +33,8 @@ from absl import flags
 from flow import app
 from flow import jobs
 from flow import outputs
+from flow import prepare
+from flow import prepare_run
 from flow.backends import choose_backend
 
 # Beam's import warns on the root logger that GCP's optional client libraries
@@ -54,11 +63,11 @@ class _FlowFn(beam.DoFn):
         self._opts.backend, **dict(self._opts.params)))
 
   def process(self, element):
-    video, output = element
+    video, output, key = element
     if outputs.is_done(output) and not self._opts.overwrite:
       result = jobs.Result(video, output, 'skipped', 'already done')
     else:
-      result = jobs.process(video, output, self._opts)
+      result = jobs.process(video, output, self._opts, key)
     beam.metrics.Metrics.counter('flow', result.status).inc()
     beam.metrics.Metrics.counter('flow', 'pairs').inc(result.pairs)
     yield dataclasses.asdict(result)
@@ -82,13 +91,53 @@ class ExtractFlow(beam.PTransform):
     video, key = (element if isinstance(element, (tuple, list)) else
                   (element, os.path.splitext(os.path.basename(element))[0]))
     output = outputs.output_path(self._out_dir, key, self._opts.fmt)
-    return str(video), str(output)
+    return str(video), str(output), str(key)
 
   def expand(self, pcoll):
     return (pcoll
             | 'Locate' >> beam.Map(self._locate)
             | 'Spread' >> beam.Reshuffle()  # One video per work item.
             | 'Flow' >> beam.ParDo(_FlowFn(self._opts)))
+
+
+class _PrepareFn(beam.DoFn):
+  """flow.prepare.Clip -> the Result of preparing it, as a dict."""
+
+  def __init__(self, folder: str, params: prepare.Params, with_flow: bool,
+               threads: int):
+    super().__init__()
+    self._args = (folder, params, with_flow, threads)
+
+  def setup(self):
+    prepare_run.init_worker(self._args[3], self._args[1].backend)
+
+  def process(self, element):
+    result = prepare.prepare_clip(prepare.Clip(*element), *self._args)
+    beam.metrics.Metrics.counter('prepare', result.status).inc()
+    beam.metrics.Metrics.counter('prepare', 'tvl1').inc(int(result.tvl1))
+    yield dataclasses.asdict(result)
+
+
+class PrepareClips(beam.PTransform):
+  """PCollection of flow.prepare.Clip -> PCollection of result dicts.
+
+  Each result has the keys of flow.prepare.Result (key, status, reason,
+  frames, tvl1, seconds).  The folder is ``flow.prepare.folder_for(root,
+  params)``; its manifest is written when the pipeline is built.
+  """
+
+  def __init__(self, root, params: prepare.Params, with_flow: bool,
+               threads: int = 1):
+    super().__init__()
+    self._folder = prepare.folder_for(str(root), params)
+    self._fn = _PrepareFn(self._folder, params, with_flow, threads)
+    self._params = params
+
+  def expand(self, pcoll):
+    prepare.write_manifest(self._folder, self._params)
+    return (pcoll
+            | 'Spread' >> beam.Reshuffle()  # One clip per work item.
+            | 'Prepare' >> beam.ParDo(self._fn))
 
 
 def _summary(results) -> str:

@@ -22,6 +22,10 @@ FLOW_BOUND = 20.0
 # DeepMind's I3D, MediaPipe's and denseflow's flow.
 FLOW_JPEG_QUALITY = 95
 
+# JPEG quality of the stored RGB frames (the dataset builders' and the
+# preparation stage's; cv2's and TF's default).
+FRAME_JPEG_QUALITY = 95
+
 # Frame pairs per TV-L1 call of flow.quantised_chunks: bounds the float32
 # flow held at once (16 pairs of 604x340 are 26 MB); pairs are independent,
 # so the chunk changes no value.

@@ -10,6 +10,10 @@ mirrored): ``NAME.npy``, a uint8 array [T-1, H, W, 2] (x, y), or a folder
 ``flow[i-1]``, the motion from frame i to frame i+1 (1-based frames).  An
 output exists only once complete: it is written under a temporary name and
 renamed, so a re-run skips finished videos and redoes only the rest.
+With ``--prepared_dir`` the flow goes through the preparation stage
+(``flow.prepare``): each video's TV-L1 runs once whatever formats and runs
+follow, and the dataset builders reuse it where the keys (relative paths)
+and parameters agree.
 """
 
 import os
@@ -49,7 +53,7 @@ def _main(flag_values: flags.FlagValues, inputs: list) -> int:
       results.append(jobs.Result(str(video), str(output), 'skipped',
                                  'already done'))
     else:
-      todo.append((video, output, opts))
+      todo.append((video, output, opts, key))
   start, left = time.perf_counter(), len(todo)
   try:
     for result in jobs.run(todo, f.workers, not f.no_progress):

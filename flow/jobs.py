@@ -16,10 +16,12 @@ import pathlib
 import time
 
 from absl import flags
+import cv2
 import numpy as np
 import tqdm
 
 from flow import decoding
+from flow import prepare
 from flow.app import UserError
 from flow.backends import choose_backend, pin_threads, tf_unsupported
 from flow.backends import tvl1_params
@@ -43,6 +45,9 @@ class Options:
   chunk: int = FLOW_CHUNK  # Frame pairs per flow.tvl1 call (bounds memory).
   overwrite: bool = False
   threads: int = 1  # OpenCV and decoder threads per worker process.
+  # Root of flow.prepare folders: take each video's flow from there, or put
+  # it there (so other runs and the dataset builders reuse it); None = not.
+  prepared_dir: str | None = None
 
 
 @dataclasses.dataclass
@@ -56,8 +61,37 @@ class Result:
   seconds: float = 0.0
 
 
-def compute_flow(video, opts: Options) -> tuple[int, np.ndarray | None]:
-  """(frames decoded, uint8 flow [T-1,H,W,2] or None if T < 2) of `video`."""
+def prepare_params(opts: Options) -> prepare.Params:
+  """The flow.prepare parameters of the extractor's options."""
+  return prepare.Params(
+      short_side=opts.short_side, fps=opts.fps,
+      backend=choose_backend(opts.backend, **dict(opts.params)),
+      tvl1_params=tuple(opts.params))
+
+
+def prepared_flow(video, key, opts: Options):
+  """(frames, uint8 flow or None) of `video` from (or put into) the
+  prepared folder: a video's TV-L1 runs once over runs and formats."""
+  params = prepare_params(opts)
+  result, clip = prepare.ensure(
+      prepare.Clip(str(key), str(video)),
+      prepare.folder_for(opts.prepared_dir, params), params, True,
+      opts.threads)
+  if clip is None:
+    raise decoding.DecodeError(video, f'{result.status}: {result.reason}')
+  if clip.flow is None:
+    return len(clip.frames), None
+  return len(clip.frames), np.stack([np.stack([
+      cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)
+      for b in clip.flow[axis]]) for axis in 'xy'], axis=-1)
+
+
+def compute_flow(video, opts: Options,
+                 key=None) -> tuple[int, np.ndarray | None]:
+  """(frames decoded, uint8 flow [T-1,H,W,2] or None if T < 2) of `video`
+  (through the prepared folder, keyed `key`, with ``opts.prepared_dir``)."""
+  if opts.prepared_dir is not None:
+    return prepared_flow(video, key or pathlib.Path(video).stem, opts)
   frames = decoding.iter_frames(str(video), fps=opts.fps,
                                 short_side=opts.short_side,
                                 threads=opts.threads)
@@ -76,13 +110,14 @@ def compute_flow(video, opts: Options) -> tuple[int, np.ndarray | None]:
   return count, (np.concatenate(chunks) if chunks else None)
 
 
-def process(video, output, opts: Options) -> Result:
-  """Computes and writes one video's flow; bad input gives a Result, not an error."""
+def process(video, output, opts: Options, key=None) -> Result:
+  """Computes and writes one video's flow; bad input gives a Result, not an
+  error.  ``key`` names it in a prepared folder (default: its stem)."""
   start = time.perf_counter()
   output = pathlib.Path(output)
   result = Result(str(video), str(output), 'failed')
   try:
-    count, flow_u8 = compute_flow(video, opts)
+    count, flow_u8 = compute_flow(video, opts, key)
     if flow_u8 is None:
       result.status = 'skipped'
       result.reason = (f'{count} frame(s) decoded: no flow' if count else
@@ -203,6 +238,11 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                     'Recompute videos whose output exists.', **fv)
   flags.DEFINE_integer('threads', 1,
                        'OpenCV (and TF) threads per worker process.', **fv)
+  flags.DEFINE_string('prepared_dir', None,
+                      'Root of prepared clip folders (flow.prepare; '
+                      'kinetics-tf prepare): each video\'s flow is taken from '
+                      'there or computed into it, so its TV-L1 runs once '
+                      'over runs, output formats and dataset builds.', **fv)
 
 
 def options_from(flag_values: flags.FlagValues) -> Options:
@@ -212,11 +252,14 @@ def options_from(flag_values: flags.FlagValues) -> Options:
     UserError: a --tvl1 value that is not NAME=VALUE.
   """
   f = flag_values
+  if f.prepared_dir and f.max_frames:
+    raise UserError('--max_frames cannot be used with --prepared_dir (a '
+                    'prepared clip holds the whole video); leave one out.')
   return Options(fmt=f.format, fps=f.fps, short_side=f.short_side or None,
                  max_frames=f.max_frames or None, backend=f.backend,
                  params=tuple(_param(t) for t in f.tvl1),
                  jpeg_quality=f.jpeg_quality, overwrite=f.overwrite,
-                 threads=f.threads)
+                 threads=f.threads, prepared_dir=f.prepared_dir)
 
 
 def check_inputs(inputs, opts: Options, out_dir):

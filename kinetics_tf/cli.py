@@ -16,6 +16,8 @@ BINARIES = {
              'two-stream model on the synthetic set (or --videos=DIR)'),
     'download': ('kinetics_tf.download', 'fetch and verify Kinetics-400/600/'
                  '700-2020 from the CVDF into a manual_dir'),
+    'prepare': ('kinetics_tf.prepare', 'decode, resize, JPEG and TV-L1 '
+                'each clip of a Kinetics copy once, on all cores (resumable)'),
     'flow': ('flow.extract', 'TV-L1 flow of a folder of videos (= '
              'kinetics-flow)'),
     'flow_beam': ('flow.beam', 'the same on an Apache Beam runner (Dataflow, '
@@ -40,7 +42,7 @@ BINARIES = {
 }
 
 # The binaries that import TensorFlow (the others start without it).
-USES_TENSORFLOW = ('demo', 'flow', 'flow_beam', 'train', 'evaluate', 'export', 'predict',
+USES_TENSORFLOW = ('demo', 'prepare', 'flow', 'flow_beam', 'train', 'evaluate', 'export', 'predict',
                    'dedup')
 
 

@@ -25,12 +25,12 @@ def _run(*args, timeout=300):
 def test_help_lists_every_binary():
   code, out, _ = _run('--help')
   assert code == 0
-  for name in ('demo', 'download', 'flow', 'flow_beam', 'train', 'evaluate',
+  for name in ('demo', 'download', 'prepare', 'flow', 'flow_beam', 'train', 'evaluate',
                'export', 'predict', 'candidates', 'consensus', 'dedup',
                'review', 'bias'):
     assert re.search(rf'^  {name} ', out, re.M), name
   assert set(cli.BINARIES) == {
-      'demo', 'download', 'flow', 'flow_beam', 'train', 'evaluate', 'export',
+      'demo', 'download', 'prepare', 'flow', 'flow_beam', 'train', 'evaluate', 'export',
       'predict', 'candidates', 'consensus', 'dedup', 'review', 'bias'}
 
 
@@ -42,7 +42,8 @@ def test_unknown_command_names_the_close_ones():
 
 
 @pytest.mark.parametrize('name, flag', [
-    ('demo', '--videos'), ('download', '--base_url'), ('flow', '--out_dir'),
+    ('demo', '--videos'), ('download', '--base_url'),
+    ('prepare', '--manual_dir'), ('prepare', '--workers'), ('flow', '--out_dir'),
     ('flow', '--workers'), ('flow_beam', '--out_dir'),
     ('train', '--experiment'), ('evaluate', '--dataset'),
     ('export', '--class_names'), ('predict', '--video'),
@@ -60,6 +61,12 @@ def test_helpfull_lists_the_flags(name, flag):
      'kinetics-tf demo: error: --videos=/no/such/folder is not a folder'),
     (['download', '--dataset=kinetics500', '--out_dir=/tmp/x'],
      "kinetics-tf download: error: unknown dataset 'kinetics500'"),
+    (['prepare', '--manual_dir=/no/such/folder'],
+     'kinetics-tf prepare: error: --manual_dir=/no/such/folder is not a '
+     'folder'),
+    (['prepare', '--manual_dir=/tmp', '--dataset=kinetics500'],
+     "kinetics-tf prepare: error: --dataset=kinetics500: the preparation "
+     'lists the clips of'),
     (['flow', '/no/such/video.mp4', '--out_dir=/tmp/x'],
      'flow.extract: error: flow input /no/such/video.mp4 does not exist'),
     (['flow', '/no/such/video.mp4'],

@@ -1,5 +1,6 @@
 """Tests of the flow extractor (flow.extract, flow.jobs) and its Beam pipeline (flow.beam)."""
 
+import importlib
 import json
 import os
 import signal
@@ -250,3 +251,24 @@ def test_flow_imports_nothing_from_kinetics_tf():
   done = subprocess.run([sys.executable, '-c', code], capture_output=True,
                         text=True, check=True, timeout=300)
   assert done.stdout.strip() == '[]'
+
+
+def test_through_a_prepared_folder_tvl1_runs_once(videos, tmp_path,
+                                                  monkeypatch):
+  tvl1_module = importlib.import_module('flow.tvl1')
+  calls, real = [], tvl1_module.quantised_chunks
+  monkeypatch.setattr(tvl1_module, 'quantised_chunks',
+                      lambda *a, **k: calls.append(1) or real(*a, **k))
+  prepared = tmp_path / 'prepared'
+  assert _main(*videos, '--out_dir', tmp_path / 'npy', '--workers', 1,
+               '--prepared_dir', prepared) == 0
+  assert len(calls) == len(videos)
+  assert _main(*videos, '--out_dir', tmp_path / 'jpeg', '--format', 'jpeg',
+               '--workers', 1, '--prepared_dir', prepared) == 0
+  assert len(calls) == len(videos)  # The second format reused the flow.
+  assert _main(*videos, '--out_dir', tmp_path / 'direct',
+               '--workers', 1) == 0
+  for path in videos:
+    np.testing.assert_array_equal(np.load(tmp_path / 'npy' / f'{path.stem}.npy'),
+                                  np.load(tmp_path / 'direct' /
+                                          f'{path.stem}.npy'))

@@ -6,18 +6,28 @@ Generation runs one of two ways, with the same per-clip code
 * With a Beam runner or options (``tfds build ... --beam_pipeline_options=``,
   or ``DownloadConfig(beam_runner=...)``), ``_generate_examples`` returns the
   ``beam_build.BuildClips`` PTransform, so a large build spreads over a
-  cluster (Dataflow, Flink, Spark) or over local processes
-  (``direct_num_workers=N,direct_running_mode=multi_processing``).
+  cluster (Dataflow, Flink, Spark).  Not Beam's local DirectRunner for a
+  large config: it keeps every serialized example of a split in memory for
+  TFDS's shuffle (benchmarks/build.py measures it).
 * Without them, clips stream through this process (or ``num_workers`` local
-  processes): Beam's DirectRunner keeps every serialized example of a split
-  in memory for TFDS's shuffle, so its peak memory grows with the dataset
-  (benchmarks/build.py measures both); the streaming path holds a few clips
-  at a time plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
+  processes, ``flow.prepare_run.unordered``: completion order, recycled
+  workers; ``tfds build NAME/CONFIG/num_workers=N``): a few clips in flight
+  plus TFDS's shuffle buffer, which spills to disk beyond 1 GB.
 
 Every builder's config subclasses ``StorageConfig`` (how clips are stored:
 frame size, flow, its layout, records per clip), and the base class turns it
 into ``clips.Options`` and the dataset's features; a builder adds only where
 its clips come from.
+
+Either way the expensive work of a clip with a video file (decode, resize,
+JPEG, TV-L1) is the preparation stage's (``flow.prepare``): a clip is read
+from its prepared file under ``prepared_dir`` (default
+``<data_dir>/prepared/<dataset name>``; ``kinetics-tf prepare`` fills it
+ahead, on all cores or as a Beam pipeline), and prepared on demand when the
+file is missing, so a killed build redoes only the clips it had in flight
+and every config with the same side, fps and TV-L1 settings reuses the same
+files.  Folders ``incomplete.*`` left by earlier killed builds of the same
+dataset version are removed at start (TFDS cannot resume them).
 
 Either way a missing or corrupt clip is skipped and written to
 ``build_report.csv`` in the dataset folder (split, clip id, status, reason),
@@ -28,8 +38,10 @@ the build ends by printing that summary.
 import dataclasses
 import logging
 import os
+import shutil
 from typing import Optional, Sequence
 
+from etils import epath
 import tensorflow_datasets as tfds
 
 import flow
@@ -103,6 +115,13 @@ PAPER_CITATION = (
 
 # Environment variable naming the TV-L1 backend of builds run by `tfds build`.
 FLOW_BACKEND_ENV = 'KINETICS_TF_FLOW_BACKEND'
+# Environment variable naming the prepared folders' root of `tfds build`.
+PREPARED_DIR_ENV = 'KINETICS_TF_PREPARED_DIR'
+
+
+def default_prepared_dir(data_dir_root, name: str) -> str:
+  """Where a dataset's prepared clips go by default: beside its builds."""
+  return os.path.join(os.fspath(data_dir_root), 'prepared', name)
 
 
 def per_field_flow_note(previous: str) -> str:
@@ -130,6 +149,9 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       TV-L1 parameters need OpenCV); default the environment variable
       KINETICS_TF_FLOW_BACKEND (how ``tfds build`` chooses it), else the
       class's DEFAULT_FLOW_BACKEND.
+    prepared_dir: root of the preparation stage's folders of this dataset
+      (``flow.prepare.folder_for``); default the environment variable
+      KINETICS_TF_PREPARED_DIR, else ``default_prepared_dir``.
     **kwargs: tfds.core.DatasetBuilder arguments (data_dir, config, ...).
   """
 
@@ -142,8 +164,12 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   DEFAULT_FLOW_BACKEND = flow.DEFAULT_BACKEND
 
   def __init__(self, *, num_workers: int = 1,
-               flow_backend: Optional[str] = None, **kwargs):
+               flow_backend: Optional[str] = None,
+               prepared_dir: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
+    self._prepared_dir = os.fspath(
+        prepared_dir or os.environ.get(PREPARED_DIR_ENV) or
+        default_prepared_dir(self._data_dir_root, self.name))
     if num_workers < 1:
       raise ValueError(f'num_workers must be >= 1, not {num_workers}')
     self._num_workers = num_workers
@@ -168,7 +194,8 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         flow_format=self._flow_format(), with_video=c.with_video,
         record_stride=c.train_record_stride if split == 'train' else None,
         record_overlap=c.train_record_overlap,
-        record_features=c.train_record_stride is not None)
+        record_features=c.train_record_stride is not None,
+        prepared_dir=self._prepared_dir)
 
   def _features(self, class_names, num_frames: Optional[int] = None,
                 height: Optional[int] = None,
@@ -242,6 +269,28 @@ class ClipBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _generate_examples(self, jobs, split):
     return self._build(jobs, split)
+
+  def _remove_stale_incomplete(self) -> int:
+    """Deletes the ``incomplete.*`` folders of earlier killed builds of this
+    dataset version (TFDS names them incomplete.XXXXXX_VERSION beside it)."""
+    folder = epath.Path(self.data_dir).parent
+    stale = list(folder.glob(f'incomplete.*_{self.version}')) if (
+        folder.exists()) else []
+    for path in stale:
+      shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if stale:
+      line = (f'{self.name}: removed {len(stale)} incomplete folder(s) of '
+              f'earlier killed builds in {folder} (finished clips are kept '
+              'in the prepared folder, not there)')
+      logging.warning(line)
+      print(line, flush=True)
+    return len(stale)
+
+  def download_and_prepare(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    """TFDS's, after removing stale incomplete folders of this version."""
+    if not self.data_path.exists():
+      self._remove_stale_incomplete()
+    return super().download_and_prepare(*args, **kwargs)
 
   def _download_and_prepare(self, dl_manager, download_config):
     self._use_beam = bool(download_config.beam_runner or

@@ -5,9 +5,15 @@ from); ``process`` turns it into an example dict for ``features.clip_features``
 or, when the clip is missing, corrupt or too short, into a ``Skip`` record that
 names the clip, the split and the reason.  Everything here is picklable, so
 the same code runs in-process, in worker processes and on Beam workers.
-Frames are encoded as they are decoded (JPEG per frame, grayscale kept for
-flow); flow is computed in chunks of frames and kept as uint8, so the memory
-a clip needs is about its grayscale frames plus its uint8 flow.
+A clip with a video file is read from the preparation stage
+(``flow.prepare``: JPEG frames and PNG flow fields, computed once per clip
+and parameters, on demand when its file is not there yet) when
+``Options.prepared_dir`` is set, as the builders set it: the example then
+holds the prepared bytes, which TFDS stores without decoding or re-encoding
+(the 'zlib' flow layout is decoded to its uint8 array, which TFDS
+compresses).  Synthetic clips (and ``prepared_dir=None``) are built here:
+frames encoded as they are decoded, flow computed in chunks and kept as
+uint8.
 """
 
 import dataclasses
@@ -19,14 +25,16 @@ import numpy as np
 import flow
 from flow.constants import FPS
 from flow import decoding as video_lib
+from flow import prepare
 from kinetics_tf.data import records
 from kinetics_tf.datasets import features as features_lib
 
-# Skip reasons, the columns of the build summary.
-MISSING = 'missing'
-CORRUPT = 'corrupt'
-TOO_SHORT = 'too_short'
-FAILED = 'failed'
+# Skip reasons, the columns of the build summary (the preparation stage
+# records its failures in the same words).
+MISSING = prepare.MISSING
+CORRUPT = prepare.CORRUPT
+TOO_SHORT = prepare.TOO_SHORT
+FAILED = prepare.FAILED
 BAD_ROW = 'bad_row'  # an annotation row that could not be read
 SKIP_KINDS = (MISSING, CORRUPT, TOO_SHORT, FAILED, BAD_ROW)
 
@@ -89,6 +97,8 @@ class Options:
     record_features: store the record features
       (``features.RECORD_FEATURES``; a set with records stores them in
       every split, a whole clip being its only record).
+    prepared_dir: root of the preparation stage's folders
+      (``flow.prepare.folder_for``); None = build clips here.
   """
   short_side: Optional[int] = None
   with_flow: bool = False
@@ -103,6 +113,7 @@ class Options:
   record_stride: Optional[int] = None
   record_overlap: int = 0
   record_features: bool = False
+  prepared_dir: Optional[str] = None
 
 
 class FileSource:
@@ -165,9 +176,10 @@ def flow_of(gray: np.ndarray, opts: Options) -> np.ndarray:
                              **dict(opts.tvl1_params))
 
 
-def make_example(job: Job, jpegs, flow_u8, source_fps: float,
+def make_example(job: Job, jpegs, flow_value, source_fps: float,
                  opts: Options) -> dict:
-  """The example dict of ``features.clip_features`` for an encoded clip."""
+  """The example dict of ``features.clip_features`` for an encoded clip
+  (``flow_value``: the ``flow`` feature's value, ``features.encode_flow``)."""
   num_frames = len(jpegs)
   time_end = job.time_end
   if time_end is None:
@@ -186,9 +198,49 @@ def make_example(job: Job, jpegs, flow_u8, source_fps: float,
   if not opts.with_video:
     del example['video']
   if opts.with_flow:
-    example['flow'] = features_lib.encode_flow(flow_u8, opts.flow_format,
-                                               opts.flow_jpeg_quality)
+    example['flow'] = flow_value
   return example
+
+
+def prepare_params(opts: Options) -> prepare.Params:
+  """The preparation stage's parameters of clips stored as ``opts`` says."""
+  return prepare.resolve(
+      opts.flow_backend, short_side=opts.short_side, fps=opts.fps,
+      jpeg_quality=opts.jpeg_quality, tvl1_params=tuple(opts.tvl1_params),
+      max_seconds=opts.max_seconds)
+
+
+def prepared_clip(job: Job) -> prepare.Clip:
+  """The preparation stage's clip of a job: keyed ``split/key``."""
+  start, end = job.window or (None, None)
+  return prepare.Clip(f'{job.split}/{job.key}', job.path, start, end)
+
+
+def flow_value(flow_png: dict, opts: Options):
+  """The prepared PNG flow fields -> the ``flow`` value of ``opts``' layout:
+  the PNG bytes themselves, grayscale JPEG bytes, or the uint8 array of
+  'zlib' (PNG is lossless: each equals ``features.encode_flow`` of the
+  flow)."""
+  if opts.flow_format == features_lib.FLOW_PNG:
+    return flow_png
+  decoded = np.stack([np.stack([
+      cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED)
+      for b in flow_png[axis]]) for axis in 'xy'], axis=-1)
+  return features_lib.encode_flow(decoded, opts.flow_format,
+                                  opts.flow_jpeg_quality)
+
+
+def _process_prepared(job: Job, opts: Options) -> Union[tuple, Skip]:
+  """``process`` of a video file through the preparation stage."""
+  params = prepare_params(opts)
+  result, prepared = prepare.ensure(
+      prepared_clip(job), prepare.folder_for(opts.prepared_dir, params),
+      params, opts.with_flow)
+  if prepared is None or result.status == TOO_SHORT:
+    return Skip(job.key, job.split, result.status, result.reason)
+  flow_out = flow_value(prepared.flow, opts) if opts.with_flow else None
+  return job.key, make_example(job, prepared.frames, flow_out,
+                               prepared.source_fps, opts)
 
 
 def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
@@ -201,6 +253,8 @@ def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
   if job.path is None and job.seed is None:
     return Skip(job.key, job.split, MISSING, 'no video file found for this '
                 'clip')
+  if opts.prepared_dir is not None and job.seed is None:
+    return _process_prepared(job, opts)
   try:
     frames, source_fps = source.frames(job, opts)
     jpegs, flow_u8 = encode_frames(frames, opts, job.path or job.key)
@@ -214,7 +268,10 @@ def process(job: Job, source, opts: Options) -> Union[tuple, Skip]:
   if opts.with_flow and len(jpegs) < 2:
     return Skip(job.key, job.split, TOO_SHORT,
                 f'{len(jpegs)} frame: flow needs at least 2')
-  return job.key, make_example(job, jpegs, flow_u8, source_fps, opts)
+  flow_out = (features_lib.encode_flow(flow_u8, opts.flow_format,
+                                       opts.flow_jpeg_quality)
+              if opts.with_flow else None)
+  return job.key, make_example(job, jpegs, flow_out, source_fps, opts)
 
 
 def whole_clip_record(num_frames: int, opts: Options) -> dict:

@@ -1,20 +1,19 @@
 """Local, streaming generation of clip examples, and the build report with its summary.
 
 ``local_examples`` runs ``clips.build`` over jobs in this process or in a
-few worker processes, yields examples as they are built (at most a few clips
-in flight, so memory does not grow with the number of clips) and writes every
-skipped clip to a report part file as it goes.  ``finish_report`` merges the
+few worker processes (``flow.prepare_run.unordered``: completion order, one
+clip in flight per worker, so memory does not grow with the number of
+clips, and workers recycled), yields examples as they are built and
+writes every skipped clip to a report part file as it goes.  ``finish_report`` merges the
 parts of all splits into ``build_report.csv`` in the dataset folder, writes
 ``build_summary.json`` and returns the closing summary line.
 """
 
 import collections
-import contextlib
 import csv
 import functools
 import json
 import logging
-import multiprocessing
 import os
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -22,6 +21,7 @@ from etils import epath
 import tqdm
 
 import flow
+from flow import prepare_run
 from kinetics_tf.datasets import clips
 
 REPORT = 'build_report.csv'
@@ -46,30 +46,11 @@ def write_rows(path, skips: Iterable[clips.Skip]) -> int:
   return n
 
 
-def _init_worker():
-  """One core per worker process, for OpenCV and for TF (the TF flow)."""
-  flow.pin_threads(1, tensorflow=True)
-
-
-@contextlib.contextmanager
-def _mapper(num_workers: int):
-  """An ordered map over at most 2 * num_workers clips in flight."""
-  if num_workers <= 1:
-    yield map
-    return
-  ctx = multiprocessing.get_context('spawn')
-  with ctx.Pool(num_workers, initializer=_init_worker) as pool:
-
-    def bounded_map(fn, items):
-      pending = collections.deque()
-      for item in items:
-        pending.append(pool.apply_async(fn, (item,)))
-        if len(pending) >= 2 * num_workers:
-          yield pending.popleft().get()
-      while pending:
-        yield pending.popleft().get()
-
-    yield bounded_map
+def _backend(opts: clips.Options) -> str:
+  """The TV-L1 backend workers run ('opencv' when no flow: no TensorFlow)."""
+  if not opts.with_flow:
+    return 'opencv'
+  return flow.choose_backend(opts.flow_backend, **dict(opts.tvl1_params))
 
 
 def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
@@ -87,10 +68,13 @@ def local_examples(jobs: Sequence[clips.Job], source, opts: clips.Options,
   """
   fn = functools.partial(clips.build, source=source, opts=opts)
   counts = collections.Counter()
-  with epath.Path(report_path).open('w') as f, _mapper(num_workers) as mapper:
+  results = prepare_run.unordered(fn, jobs, num_workers,
+                                  prepare_run.init_worker,
+                                  (1, _backend(opts)))
+  with epath.Path(report_path).open('w') as f:
     writer = csv.writer(f)
     bar = tqdm.tqdm(total=len(jobs), desc=desc, unit=' clips', leave=False)
-    for result in mapper(fn, jobs):
+    for result in results:
       bar.update()
       if isinstance(result, clips.Skip):
         writer.writerow((result.split, result.key, result.kind, result.reason))
