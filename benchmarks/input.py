@@ -44,6 +44,7 @@ content, not on how it was computed.
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib

@@ -168,10 +168,13 @@ def write_manifest(folder, params: Params) -> None:
   storage.write_atomic(path, text.encode())
 
 
-def _encode(frames, params: Params, with_flow: bool, name: str):
-  """(JPEG bytes per frame, gray frames or None) of RGB frames as they come."""
+def encode_frames(frames, jpeg_quality: int, with_flow: bool, name: str):
+  """(JPEG bytes per frame, gray frames or None) of RGB frames as they come.
+
+  Raises decoding.DecodeError naming ``name`` when the frames change size.
+  """
   jpegs, grays, shape = [], [], None
-  args = [cv2.IMWRITE_JPEG_QUALITY, int(params.jpeg_quality)]
+  args = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
   for frame in frames:
     if shape is None:
       shape = frame.shape
@@ -218,7 +221,8 @@ def compute(clip: Clip, params: Params, with_flow: bool,
     frames = decoding.iter_frames(path, start, end, fps=params.fps,
                                   short_side=params.short_side,
                                   threads=threads)
-    jpegs, grays = _encode(frames, params, with_flow, str(clip.path))
+    jpegs, grays = encode_frames(frames, params.jpeg_quality, with_flow,
+                                 str(clip.path))
   flow = None
   if grays is not None and len(grays) >= 2:
     flow = encode_flow_png(quantised_flow(

@@ -126,9 +126,8 @@ def test_bad_flags_give_clear_errors():
     parse('--max_steps=ten')
   with pytest.raises(flags.IllegalFlagValueError, match='model'):
     parse('--model=i3d')
-  with pytest.raises(ValueError, match='batch_size=0'):
-    train.config_from_flags(parse('--experiment=synthetic_rgb',
-                                  '--batch_size=0'))
+  with pytest.raises(flags.IllegalFlagValueError, match='batch_size=0'):
+    parse('--experiment=synthetic_rgb', '--batch_size=0')
   with pytest.raises(ValueError, match='--experiment is required'):
     train.config_from_flags(parse())
   config = train.config_from_flags(parse(

@@ -147,21 +147,8 @@ def encode_frames(frames, opts: Options, path: str = '<frames>'):
   Raises:
     video_lib.DecodeError: the frames change size mid-clip.
   """
-  jpegs, grays, shape = [], [], None
-  params = [cv2.IMWRITE_JPEG_QUALITY, int(opts.jpeg_quality)]
-  for frame in frames:
-    if shape is None:
-      shape = frame.shape
-    elif frame.shape != shape:
-      raise video_lib.DecodeError(path, f'frame size changes mid-stream: '
-                                  f'{shape} then {frame.shape}')
-    ok, buf = cv2.imencode('.jpg', np.ascontiguousarray(frame[..., ::-1]),
-                           params)
-    if not ok:
-      raise video_lib.DecodeError(path, 'JPEG encoding failed')
-    jpegs.append(buf.tobytes())
-    if opts.with_flow:
-      grays.append(video_lib.to_gray(frame))
+  jpegs, grays = prepare.encode_frames(frames, opts.jpeg_quality,
+                                       opts.with_flow, path)
   flow_u8 = flow_of(np.stack(grays), opts) if opts.with_flow and grays else None
   return jpegs, flow_u8
 
