@@ -533,8 +533,10 @@ def _print_means(accs: dict) -> None:
   first, (m0, s0) = next(iter(stats.items()))
   for label, (m, se) in list(stats.items())[1:]:
     diff_se = float(np.hypot(s0, se))
-    print(f'{label} - {first}: {m - m0:+.3f} +- {diff_se:.3f} (SE); a '
-          f'difference of 0.02 is {0.02 / diff_se:.1f} SE')
+    resolves = (f'a difference of 0.02 is {0.02 / diff_se:.1f} SE'
+                if diff_se > 0 else 'no spread between runs: not resolved')
+    print(f'{label} - {first}: {m - m0:+.3f} +- {diff_se:.3f} (SE); '
+          f'{resolves}')
 
 
 def _whole_clip_bytes(name: str, sizes: dict) -> float:
