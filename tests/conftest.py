@@ -23,6 +23,32 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 TINY = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 2/1/1 clips.
 
 
+
+# With -I -S, Python reads no .pth file (the editable install's finder) and
+# puts neither cwd nor the repository on sys.path; _HIDE adds the
+# environment's site-packages (SITE_DIRS) back and checks the project stays
+# out of reach.
+_HIDE = '''
+import importlib.util, os, sys
+sys.path += os.environ['SITE_DIRS'].split(os.pathsep)
+assert importlib.util.find_spec('kinetics_tf') is None, 'the project is importable'
+assert importlib.util.find_spec('flow') is None, 'the project is importable'
+'''
+
+
+def hidden_python(code, *args, cwd, timeout=600):
+  """Runs ``code`` in a Python that cannot import the project, as a user of
+  a release or a dataset has it (only the installed packages)."""
+  import site  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
+             SITE_DIRS=os.pathsep.join(site.getsitepackages()))
+  env.pop('PYTHONPATH', None)
+  return subprocess.run([sys.executable, '-I', '-S', '-c', _HIDE + code,
+                         *args], cwd=cwd, capture_output=True, text=True,
+                        timeout=timeout, env=env)
+
 def panning_texture(num_frames=16, size=(64, 48), seed=0):
   """uint8 RGB [T, H, W, 3]: a blurred random texture panning 2 px a frame.
 

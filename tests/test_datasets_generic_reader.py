@@ -9,17 +9,8 @@ clip of distinct frames.
 """
 
 import json
-import os
-import site
-import subprocess
-import sys
 
-_HIDE = '''
-import importlib.util, os, sys
-sys.path += os.environ['SITE_DIRS'].split(os.pathsep)
-assert importlib.util.find_spec('kinetics_tf') is None, 'the project is importable'
-assert importlib.util.find_spec('flow') is None, 'the project is importable'
-'''
+from conftest import hidden_python
 
 _READER = '''
 import json, warnings
@@ -52,13 +43,8 @@ json.dump({'examples': len(distinct), 'split_examples': info.splits['train'].num
 
 
 def test_a_generic_reader_trains_on_whole_clips(tiny_data_dir, tmp_path):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
-             SITE_DIRS=os.pathsep.join(site.getsitepackages()))
-  env.pop('PYTHONPATH', None)
   out = tmp_path / 'read.json'
-  done = subprocess.run([sys.executable, '-I', '-S', '-c', _HIDE + _READER, tiny_data_dir,
-                         str(out)], cwd=tmp_path, capture_output=True, text=True,
-                        timeout=600, env=env)
+  done = hidden_python(_READER, tiny_data_dir, str(out), cwd=tmp_path)
   assert done.returncode == 0, done.stderr[-3000:]
   read = json.loads(out.read_text())
   # Every training example is a whole clip: 12 distinct frames, 2 clips per class.

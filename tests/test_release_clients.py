@@ -12,7 +12,6 @@ run``, ``keras.layers.TFSMLayer``, the TFLite interpreter and onnxruntime.
 
 import json
 import os
-import site
 import subprocess
 import sys
 
@@ -25,18 +24,10 @@ from kinetics_tf import evaluation
 from kinetics_tf import models
 from kinetics_tf import predict
 
+from conftest import hidden_python
+
 DATASET = 'synthetic_actions/tiny'  # 16 classes, 32x32, 12 frames, 1 test clip per class.
 NUM_CLIPS = 2
-
-# With -I -S, Python reads no .pth file (the editable install's finder) and
-# puts neither cwd nor the repository on sys.path; this adds the
-# environment's site-packages (SITE_DIRS) back.
-_HIDE = '''
-import importlib.util, os, sys
-sys.path += os.environ['SITE_DIRS'].split(os.pathsep)
-assert importlib.util.find_spec('kinetics_tf') is None, 'the project is importable'
-assert importlib.util.find_spec('flow') is None, 'the project is importable'
-'''
 
 _CLIENTS = '''
 import json, os, sys, warnings
@@ -71,15 +62,6 @@ for kind, inputs in args['kinds'].items():
   out[f'onnx/{kind}'] = [session.run(None, c)[at] for c in clips]
 np.savez(args['out'], **{k: np.stack([np.asarray(p) for p in v]) for k, v in out.items()})
 '''
-
-
-def hidden_python(code, *args, cwd, timeout=600):
-  """Runs ``code`` in a Python that cannot import the project (see _HIDE)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
-             SITE_DIRS=os.pathsep.join(site.getsitepackages()))
-  env.pop('PYTHONPATH', None)
-  return subprocess.run([sys.executable, '-I', '-S', '-c', _HIDE + code, *args],
-                        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope='module')
