@@ -59,8 +59,7 @@ def trained_on(path: str) -> str | None:
 def refuse_records(builder, dataset: str, split: str) -> None:
   """Raises UserError for a split stored as records (not clips): the dense
   protocol scores whole clips, and a record is a few frames of one."""
-  stride = getattr(builder.builder_config, 'train_record_stride', None)
-  if stride is not None and split.split('[')[0] == 'train':
+  if train_pipeline.stored_as_records(builder, split):
     raise errors.UserError(
         f'{dataset}: its {split!r} split is stored as records of a few '
         'frames, not clips, and the test protocol scores whole clips; '

@@ -19,7 +19,6 @@ import tensorflow_datasets as tfds
 from kinetics_tf import constants
 from kinetics_tf import errors
 from kinetics_tf import evaluation
-from kinetics_tf import model_table
 from kinetics_tf.data import records
 from kinetics_tf.datasets import video_folder
 from kinetics_tf.input import record_sampling
@@ -221,14 +220,10 @@ def test_every_experiment_fits_its_datasets_records():
   for name in experiments.experiment_names():
     config = experiments.load_experiment(name)
     builder = tfds.builder(config.dataset)
-    stride = getattr(builder.builder_config, 'train_record_stride', None)
-    if stride is None:
+    if not train_pipeline.stored_as_records(builder, 'train'):
       continue
     footprint = config.footprint
-    facts = model_table.row(config.model)
-    record_sampling.check_footprint(
-        config.dataset, stride, builder.builder_config.train_record_overlap,
-        (footprint.num_frames - 1) * footprint.stride + 1,
-        facts.feature == 'flow', config.model)
+    train_pipeline.check_records(builder, 'train', config.model,
+                                 footprint.num_frames, footprint.stride)
     checked += 1
   assert checked >= 6  # the Kinetics two-stream experiments

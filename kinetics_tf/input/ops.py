@@ -53,6 +53,11 @@ def temporal_indices(start, num_frames: int, stride: int, num_available):
   return tf.math.floormod(idx, num_available)
 
 
+def footprint_span(num_frames: int, stride: int = 1) -> int:
+  """Frames (or fields) a footprint covers, first to last: (n - 1) x stride + 1."""
+  return (num_frames - 1) * stride + 1
+
+
 def random_start(num_available, num_frames: int, stride: int = 1, seed=None):
   """A random start among those early enough to give all frames (§4.4).
 
@@ -62,14 +67,14 @@ def random_start(num_available, num_frames: int, stride: int = 1, seed=None):
   Returns:
     int32 scalar in [0, max(num_available - span, 0)].
   """
-  span = (num_frames - 1) * stride + 1
+  span = footprint_span(num_frames, stride)
   num_valid = tf.maximum(tf.cast(num_available, tf.int32) - span + 1, 1)
   return uniform_int(num_valid, seed)
 
 
 def centre_start(num_available, num_frames: int, stride: int = 1):
   """The start that centres the footprint in the clip (0 if it is shorter)."""
-  span = (num_frames - 1) * stride + 1
+  span = footprint_span(num_frames, stride)
   return tf.maximum(tf.cast(num_available, tf.int32) - span, 0) // 2
 
 

@@ -43,38 +43,38 @@ def feature_key(model: str) -> str:
   return model_table.row(model).feature
 
 
-def _span(num_frames: int, stride: int) -> int:
-  """Units (frames, or flow fields) a footprint covers, first to last."""
-  return (num_frames - 1) * stride + 1
+def _train_span(model: str, num_frames: Optional[int] = None,
+                stride: Optional[int] = None) -> tuple[int, bool]:
+  """(span, on_flow): the units (frames, or flow fields when on_flow) that
+  ``model``'s training footprint covers, with the overrides applied."""
+  facts = model_table.row(model)
+  footprint = facts.train_footprint
+  return (ops.footprint_span(num_frames or footprint.num_frames,
+                             stride or footprint.stride),
+          facts.feature == 'flow')
 
 
-def sample_clip(frames, num_frames: int, stride: int, crop_size: int,
-                training: bool = True, seed=None, start=None):
-  """Temporal sampling and spatial crop of one clip, still uint8.
+def sample_clip(frames, start, num_frames: int, stride: int, crop_size: int,
+                training: bool = True, seed=None):
+  """The footprint at ``start`` of one clip, cropped, still uint8.
 
   Args:
     frames: [T, H, W, C] uint8, string [T] of encoded frames, or flow
       stored per field (any layout ``ops.gather_frames`` takes).
+    start: the first index (:func:`preprocess` draws it).
     num_frames, stride: the footprint (looped over a clip shorter than it).
     crop_size: crop side.
-    training: random start and crop; otherwise centred ones.
-    seed: optional shape-[2] stateless seed.
-    start: the first index, when the caller drew it (a record's sample,
-      ``record_sampling.random_offset``); None = drawn here.
+    training: a random crop; otherwise the centred one.
+    seed: optional shape-[2] stateless seed of the crop.
 
   Returns:
     uint8 [num_frames, crop_size, crop_size, C].
   """
-  seed_t, seed_s = ops.split_seed(seed, 2)
   available = ops.num_frames(frames)
-  if start is None and training:
-    start = ops.random_start(available, num_frames, stride, seed=seed_t)
-  elif start is None:
-    start = ops.centre_start(available, num_frames, stride)
   indices = ops.temporal_indices(start, num_frames, stride, available)
   clip = ops.gather_frames(frames, indices)
   if training:
-    return ops.random_crop(clip, crop_size, seed=seed_s)
+    return ops.random_crop(clip, crop_size, seed=seed)
   return ops.centre_crop(clip, crop_size)
 
 
@@ -103,21 +103,22 @@ def preprocess(example: dict, model: str, crop_size: int, *,
   footprint = facts.train_footprint
   num_frames = num_frames or footprint.num_frames
   stride = stride or footprint.stride
-  seed_clip, seed_flip, seed_start = ops.split_seed(seed, 3)
+  seed_crop, seed_flip, seed_start = ops.split_seed(seed, 3)
   frames = example[facts.feature]
   on_flow = facts.feature == 'flow'
   records = training and record_sampling.has_records(example)
   if records:
     # A record: a start among those it owns (every start of a clip alike).
     start = record_sampling.random_offset(
-        example, _span(num_frames, stride), on_flow, seed=seed_start)
+        example, ops.footprint_span(num_frames, stride), on_flow,
+        seed=seed_start)
   elif training:
     start = ops.random_start(ops.num_frames(frames), num_frames, stride,
                              seed=seed_start)
   else:
     start = ops.centre_start(ops.num_frames(frames), num_frames, stride)
-  clip = sample_clip(frames, num_frames, stride, crop_size,
-                     training=training, seed=seed_clip, start=start)
+  clip = sample_clip(frames, start, num_frames, stride, crop_size,
+                     training=training, seed=seed_crop)
   if facts.feature == 'flow':
     # Stacked and flipped still uint8 (a quarter of the bytes of float32),
     # then scaled once: x -> 255 - x is the negation of the dequantised x.
@@ -235,10 +236,7 @@ def make_dataset(ds: tf.data.Dataset, model: str, crop_size: int,
 def _samples_of_reads(ds, model, num_frames, stride, k, seed, records):
   """Each example read, repeated: ``k`` times, times its record's random
   ``record_sampling.samples_per_read`` where it is a record."""
-  facts = model_table.row(model)
-  span = _span(num_frames or facts.train_footprint.num_frames,
-               stride or facts.train_footprint.stride)
-  on_flow = facts.feature == 'flow'
+  span, on_flow = _train_span(model, num_frames, stride)
   seeds = tf.data.Dataset.random(
       seed=None if seed is None else seed + 2).batch(2)
 
@@ -352,13 +350,17 @@ def check_records(builder, split: str, model: str,
         'reaches only some starts of each clip and weighs clips by their '
         'length; build the current version (tfds build ... or '
         'download_and_prepare) and train from it.')
-  config = builder.builder_config
-  if (split.split('[')[0] != 'train' or
-      getattr(config, 'train_record_stride', None) is None):
+  if not stored_as_records(builder, split):
     return
-  facts = model_table.row(model)
-  span = _span(num_frames or facts.train_footprint.num_frames,
-               stride or facts.train_footprint.stride)
+  config = builder.builder_config
+  span, on_flow = _train_span(model, num_frames, stride)
   record_sampling.check_footprint(
       name, config.train_record_stride, config.train_record_overlap, span,
-      facts.feature == 'flow', model)
+      on_flow, model)
+
+
+def stored_as_records(builder, split: str) -> bool:
+  """Whether ``split`` (e.g. 'train[:10%]') of ``builder``'s config is
+  stored as records of a few frames rather than whole clips."""
+  stride = getattr(builder.builder_config, 'train_record_stride', None)
+  return stride is not None and split.split('[')[0] == 'train'
