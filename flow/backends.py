@@ -87,7 +87,8 @@ def choose_backend(backend: str = DEFAULT_BACKEND, **params) -> str:
 
 def pin_threads(threads: int, tensorflow: bool) -> None:
   """Sets OpenCV's thread pool, and TensorFlow's when `tensorflow` (the TF
-  backend computes the flow) and TF has not started in this process yet."""
+  backend computes the flow) and TF has not started in this process yet;
+  there, GPUs get memory growth."""
   cv2.setNumThreads(threads)
   if tensorflow:
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -96,3 +97,10 @@ def pin_threads(threads: int, tensorflow: bool) -> None:
       tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TF already running here: keep its pool.
       pass
+    # Worker processes share the machine's GPUs: each takes GPU memory as
+    # it needs it rather than mapping nearly all of every GPU at start.
+    for gpu in tf.config.list_physical_devices('GPU'):
+      try:
+        tf.config.experimental.set_memory_growth(gpu, True)
+      except RuntimeError:  # Already initialised in this process.
+        pass

@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import pathlib
 import time
+from typing import Optional
 
 from absl import flags
 import cv2
@@ -25,7 +26,7 @@ from flow import prepare
 from flow.app import UserError
 from flow.backends import choose_backend, pin_threads, tf_unsupported
 from flow.backends import tvl1_params
-from flow.constants import (CHOICES, DEFAULT_BACKEND, FLOW_CHUNK,
+from flow.constants import (CHOICES, DEFAULT_BACKEND,
                             FLOW_JPEG_QUALITY, FPS, SHORT_SIDE)
 from flow.inputs import list_videos
 from flow.outputs import FORMATS, check_writable, write_jpeg, write_npy
@@ -42,7 +43,8 @@ class Options:
   backend: str = DEFAULT_BACKEND  # flow.backends.choose_backend resolves it.
   params: tuple = ()  # (name, value) pairs for flow.tvl1.
   jpeg_quality: int = FLOW_JPEG_QUALITY
-  chunk: int = FLOW_CHUNK  # Frame pairs per flow.tvl1 call (bounds memory).
+  # Frame pairs per flow.tvl1 call (bounds memory); None: flow.tvl1.chunk_size.
+  chunk: Optional[int] = None
   overwrite: bool = False
   threads: int = 1  # OpenCV and decoder threads per worker process.
   # Root of flow.prepare folders: take each video's flow from there, or put

@@ -105,10 +105,12 @@ class Clip(NamedTuple):
 
 class Prepared(NamedTuple):
   """A prepared clip: JPEG bytes per frame, flow as {'x': [PNG bytes per
-  field], 'y': [...]} (None when prepared without flow), source fps."""
+  field], 'y': [...]} (None when prepared without flow), source fps, and
+  how its TV-L1 stopped (``tvl1_rule``; '' without flow)."""
   frames: list
   flow: Optional[dict]
   source_fps: float
+  tvl1_rule: str = ''
 
 
 @dataclasses.dataclass
@@ -204,9 +206,9 @@ def encode_flow_png(flow_u8: np.ndarray) -> dict:
   return out
 
 
-def compute(clip: Clip, params: Params, with_flow: bool,
-            threads: Optional[int] = None) -> Prepared:
-  """Decodes, encodes and (``with_flow``) computes the flow of one clip.
+def decode(clip: Clip, params: Params, with_flow: bool,
+           threads: Optional[int] = None) -> tuple:
+  """(JPEG bytes per frame, gray frames or None, source fps) of one clip.
 
   Raises:
     decoding.DecodeError: the video cannot be decoded.
@@ -223,11 +225,36 @@ def compute(clip: Clip, params: Params, with_flow: bool,
                                   threads=threads)
     jpegs, grays = encode_frames(frames, params.jpeg_quality, with_flow,
                                  str(clip.path))
-  flow = None
-  if grays is not None and len(grays) >= 2:
-    flow = encode_flow_png(quantised_flow(
-        np.stack(grays), params.backend, **dict(params.tvl1_params)))
-  return Prepared(jpegs, flow, float(info.fps))
+  return jpegs, grays, float(info.fps)
+
+
+def tvl1_rule(params: Params, height: int, width: int) -> str:
+  """How the TV-L1 of this process stops for frames of this size: 'opencv'
+  (OpenCV's epsilon rule, both backends on CPUs) or 'fixed:N' (the TF
+  backend's fixed budget of N steps per warp, on an accelerator)."""
+  if params.backend != 'tf':
+    return 'opencv'
+  from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
+  if tvl1_tf.default_stopping() == 'opencv':
+    return 'opencv'
+  return f'fixed:{tvl1_tf.fixed_iterations(height, width)}'
+
+
+def compute(clip: Clip, params: Params, with_flow: bool,
+            threads: Optional[int] = None) -> Prepared:
+  """Decodes, encodes and (``with_flow``) computes the flow of one clip.
+
+  Raises:
+    decoding.DecodeError: the video cannot be decoded.
+  """
+  jpegs, grays, source_fps = decode(clip, params, with_flow, threads)
+  if grays is None or len(grays) < 2:
+    return Prepared(jpegs, None, source_fps)
+  gray = np.stack(grays)
+  flow = encode_flow_png(quantised_flow(gray, params.backend,
+                                        **dict(params.tvl1_params)))
+  return Prepared(jpegs, flow, source_fps,
+                  tvl1_rule(params, *gray.shape[1:]))
 
 
 def _joined(parts: list) -> tuple:
@@ -250,6 +277,8 @@ def pack(prepared: Prepared) -> bytes:
           prepared.flow[axis])
   meta = {'source_fps': prepared.source_fps, 'num_frames': len(
       prepared.frames), 'format_version': FORMAT_VERSION}
+  if prepared.tvl1_rule:
+    meta['tvl1_rule'] = prepared.tvl1_rule
   arrays['meta'] = np.array(json.dumps(meta))
   buf = io.BytesIO()
   np.savez(buf, **arrays)
@@ -263,7 +292,8 @@ def unpack(data: bytes) -> Prepared:
     frames = _split(z['frames'], z['frame_ends'])
     flow = ({axis: _split(z[f'flow_{axis}'], z[f'flow_{axis}_ends'])
              for axis in 'xy'} if 'flow_x' in z else None)
-  return Prepared(frames, flow, float(meta['source_fps']))
+  return Prepared(frames, flow, float(meta['source_fps']),
+                  meta.get('tvl1_rule', ''))
 
 
 def read_skip(folder, key: str) -> Optional[Result]:
@@ -274,7 +304,7 @@ def read_skip(folder, key: str) -> Optional[Result]:
   return Result(**json.loads(storage.read_bytes(path)))
 
 
-def _fail(folder, key: str, kind: str, reason: str, start: float) -> Result:
+def record(folder, key: str, kind: str, reason: str, start: float) -> Result:
   """Records a clip's failure once (its skip file) and returns it."""
   result = Result(key, kind, reason, seconds=time.perf_counter() - start)
   storage.write_atomic(skip_file(folder, key),
@@ -305,26 +335,37 @@ def ensure(clip: Clip, folder, params: Params, with_flow: bool,
       storage.remove(found)  # Damaged after it was written: made again.
     else:
       return _done(clip.key, REUSED, prepared, with_flow, start), prepared
-  _make_room(folder, clip.key, params)
+  make_room(folder, clip.key, params)
   try:
     prepared = compute(clip, params, with_flow, threads)
-  except decoding.DecodeError as e:
-    return _fail(folder, clip.key, CORRUPT, e.reason, start), None
   except Exception as e:  # pylint: disable=broad-except
-    # One clip must not stop a run of 300k; the record keeps the error.
-    return _fail(folder, clip.key, FAILED, f'{type(e).__name__}: {e}',
-                 start), None
+    return failed(folder, clip.key, e, start), None
+  return store(folder, clip.key, prepared, with_flow, start), prepared
+
+
+def failed(folder, key: str, error: Exception, start: float) -> Result:
+  """Records why a clip could not be prepared: CORRUPT for a video that
+  does not decode, FAILED for any other error (one clip must not stop a
+  run of 300k; the record keeps the error)."""
+  if isinstance(error, decoding.DecodeError):
+    return record(folder, key, CORRUPT, error.reason, start)
+  return record(folder, key, FAILED, f'{type(error).__name__}: {error}', start)
+
+
+def store(folder, key: str, prepared: Prepared, with_flow: bool,
+          start: float) -> Result:
+  """Writes a computed clip's file atomically (or records a clip without
+  frames) and returns its Result."""
   if not prepared.frames:
-    return _fail(folder, clip.key, CORRUPT, 'no frames in the clip window',
-                 start), None
-  path = clip_file(folder, clip.key, with_flow)
+    return record(folder, key, CORRUPT, 'no frames in the clip window', start)
+  path = clip_file(folder, key, with_flow)
   storage.write_atomic(path, pack(prepared))
-  if with_flow and storage.exists(clip_file(folder, clip.key, False)):
-    storage.remove(clip_file(folder, clip.key, False))  # Superseded.
-  return _done(clip.key, PREPARED, prepared, with_flow, start), prepared
+  if with_flow and storage.exists(clip_file(folder, key, False)):
+    storage.remove(clip_file(folder, key, False))  # Superseded.
+  return _done(key, PREPARED, prepared, with_flow, start)
 
 
-def _make_room(folder, key: str, params: Params) -> None:
+def make_room(folder, key: str, params: Params) -> None:
   """Creates the folder of a clip's file, and the manifest if it has none."""
   if not storage.exists(storage.join(folder, MANIFEST)):
     write_manifest(folder, params)

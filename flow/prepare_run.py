@@ -92,7 +92,7 @@ def summary(counts: collections.Counter, seconds: float) -> str:
           + ', '.join(kinds) + f' in {seconds:.0f} s')
 
 
-def _known(clip: prepare.Clip, folder, with_flow: bool,
+def known_result(clip: prepare.Clip, folder, with_flow: bool,
            retry_failed: bool):
   """The Result of a clip that needs no worker (finished or recorded), or
   None; with ``retry_failed`` a recorded FAILED (an error that was not the
@@ -126,7 +126,7 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
       log(f'prepare: removed {stale} unfinished file(s) of killed runs')
   counts, todo = collections.Counter(), []
   for clip in clips:
-    known = _known(clip, folder, with_flow, retry_failed)
+    known = known_result(clip, folder, with_flow, retry_failed)
     if known is None:
       todo.append(clip)
     else:

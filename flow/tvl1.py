@@ -22,7 +22,7 @@ exports it under the module's name); use ``flow.quantize`` etc., or import
 the module's names as ``from flow.tvl1 import quantize``.
 """
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -101,8 +101,21 @@ def dequantize(flow_u8, unit: bool = False,
   return scaled if unit else scaled * np.float32(bound)
 
 
+def chunk_size(backend: str, chunk: Optional[int] = None, **params) -> int:
+  """Frame pairs per TV-L1 call: ``chunk``, else FLOW_CHUNK, raised to the
+  TF backend's batch on an accelerator (flow.tvl1_tf.default_batch_size: a
+  chunk smaller than the batch would run the device on short batches)."""
+  if chunk is not None:
+    return chunk
+  if choose_backend(backend, **params) != 'tf':
+    return FLOW_CHUNK
+  from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
+  return max(FLOW_CHUNK, tvl1_tf.default_batch_size())
+
+
 def quantised_chunks(gray_frames: Iterable[np.ndarray],
-                     backend: str = DEFAULT_BACKEND, chunk: int = FLOW_CHUNK,
+                     backend: str = DEFAULT_BACKEND,
+                     chunk: Optional[int] = None,
                      **params) -> Iterator[np.ndarray]:
   """Quantised TV-L1 flow of consecutive frames, `chunk` pairs per call.
 
@@ -115,7 +128,8 @@ def quantised_chunks(gray_frames: Iterable[np.ndarray],
   Args:
     gray_frames: uint8 [H, W] grayscale frames (flow.decoding.to_gray).
     backend: a TV-L1 backend of flow.constants.CHOICES.
-    chunk: frame pairs per TV-L1 call (bounds the float32 flow held).
+    chunk: frame pairs per TV-L1 call (bounds the float32 flow held);
+      default chunk_size's.
     **params: DualTVL1 parameters, as for tvl1.
 
   Yields:
@@ -125,6 +139,7 @@ def quantised_chunks(gray_frames: Iterable[np.ndarray],
   Raises:
     ValueError: bad frames, an unknown parameter or backend, chunk < 1.
   """
+  chunk = chunk_size(backend, chunk, **params)
   if chunk < 1:
     raise ValueError(f'chunk must be >= 1 frame pair; got {chunk}.')
   # The whole clip in one call when the pairs are chained.
@@ -140,7 +155,7 @@ def quantised_chunks(gray_frames: Iterable[np.ndarray],
 
 
 def quantised_flow(gray_frames, backend: str = DEFAULT_BACKEND,
-                   chunk: int = FLOW_CHUNK, **params) -> np.ndarray:
+                   chunk: Optional[int] = None, **params) -> np.ndarray:
   """uint8 [T-1, H, W, 2] quantised TV-L1 flow of [T, H, W] frames (T >= 1).
 
   The flow the datasets store: quantize(tvl1(gray_frames, backend, ...)),

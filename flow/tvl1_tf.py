@@ -32,6 +32,7 @@ import tensorflow as tf
 from flow import _tvl1_tf_ops as ops
 from flow.backends import tf_unsupported
 from flow.backends import tvl1_params
+from flow.constants import FLOW_BOUND
 
 STOPPING = ('opencv', 'fixed')
 # Steps per warp of the fixed budget when `iterations` is not given, by frame
@@ -289,6 +290,14 @@ def tvl1_pairs(frames0, frames1, stopping: str = 'opencv', iterations=None,
   flow, steps = _compiled(config)(tf.cast(a, tf.float32),
                                   tf.cast(b, tf.float32))
   return (flow, steps) if return_steps else flow
+
+
+def quantize(flow_px, bound: float = FLOW_BOUND) -> tf.Tensor:
+  """flow.tvl1.quantize on the device that holds the flow (uint8 comes
+  back, a quarter of the float32's bytes); the same values: truncate to
+  [-bound, bound], map linearly to 0..255, round half to even."""
+  px = tf.clip_by_value(tf.cast(flow_px, tf.float32), -bound, bound)
+  return tf.cast(tf.round((px + bound) * (255.0 / (2.0 * bound))), tf.uint8)
 
 
 def _on_accelerator() -> bool:
