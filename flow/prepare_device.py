@@ -399,6 +399,17 @@ class DeviceRunError(RuntimeError):
   are kept, and a rerun goes on from them."""
 
 
+def _check_alive(processes, counts) -> None:
+  """Raises DeviceRunError when a process of the run has died (its clips in
+  flight would never come back)."""
+  dead = [p for p in processes if not p.is_alive()]
+  if dead:
+    raise DeviceRunError(
+        f'{", ".join(p.name for p in dead)} died (exit codes '
+        f'{[p.exitcode for p in dead]}); {counts[prepare.PREPARED]} clips '
+        'were written and are kept: run again to go on')
+
+
 def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
         devices: Sequence[str], workers: int = 1, threads: int = 1,
         batch: int = DEFAULT_BATCH, linger: float = DEFAULT_LINGER,
@@ -468,7 +479,7 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
     _start(worker, '')
   stats, load, where = {}, [0] * len(devices), {}
   pending = iter(todo)
-  start = time.perf_counter()
+  start = checked = time.perf_counter()
   pairs = 0
   bar = tqdm.tqdm(total=len(todo), unit='clip', desc='prepare',
                   disable=not progress, dynamic_ncols=True)
@@ -484,16 +495,12 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
         tasks.put(('decode', clip, owner))
       if not where:
         break
+      if time.perf_counter() - checked > _POLL:
+        _check_alive(owners + pool, counts)
+        checked = time.perf_counter()
       try:
         message = results.get(timeout=_POLL)
       except queue.Empty:
-        dead = [p.name for p in owners + pool if not p.is_alive()]
-        if dead:
-          raise DeviceRunError(
-              f'{", ".join(dead)} died (exit codes '
-              f'{[p.exitcode for p in owners + pool if not p.is_alive()]}); '
-              f'{counts[prepare.PREPARED]} clips were written and are kept: '
-              'run again to go on') from None
         continue
       kind = message[0]
       if kind == 'pairs':
@@ -531,12 +538,17 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
         break
       if message[0] == 'stats':
         stats[message[1].device] = message[1]
+  except BaseException:
+    for p in owners + pool:  # Nothing of a failed run keeps a device.
+      p.terminate()
+    raise
   finally:
     bar.close()
     for p in owners + pool:
-      p.join(timeout=10)
+      p.join(timeout=30)
       if p.is_alive():
-        p.terminate()
+        p.kill()
+        p.join()
     seconds = time.perf_counter() - start
     log(prepare_run.summary(counts, seconds) + f' ({folder})')
     for device in devices:

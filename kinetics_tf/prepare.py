@@ -1,7 +1,8 @@
 r"""Prepare a Kinetics copy's clips once (decode, 25 fps, resize, JPEG, TV-L1), on all cores.
 
   kinetics-tf prepare --dataset=kinetics400 --manual_dir=DIR \
-      --short_side=340 [--flow] [--workers=N] [--data_dir=DIR]
+      --short_side=340 [--flow] [--workers=N] [--data_dir=DIR] \
+      [--devices=auto]
 
 Every clip of the annotation CSVs becomes one file in the prepared folder
 the builders read (``<data_dir>/prepared/<dataset>/side340_...``), written
@@ -9,6 +10,11 @@ atomically: rerun it after a crash and only the clips that were in flight
 are redone; corrupt and too-short clips are recorded once and reported on
 every run.  Then ``tfds build kinetics400 --config=...`` only reads them and
 writes the TFRecords.  The same on a Beam runner: ``flow.beam.PrepareClips``.
+
+On a machine with GPUs (``pip install 'kinetics-tf[gpu]'``) the TV-L1 runs
+there by default (``--devices=auto``): one process per GPU solves batches
+of frame pairs gathered across clips, while ``--workers`` processes decode
+and write (``flow.prepare_device``).
 """
 
 import os
@@ -46,6 +52,14 @@ def define_flags():
                     'run recorded as failed (an error that was not the '
                     "video's, e.g. out of memory); corrupt and too-short "
                     'clips stay recorded.')
+  flags.DEFINE_string('devices', 'auto', 'Where the TV-L1 runs: auto (every '
+                      'GPU TensorFlow sees, when --flow and the TF backend; '
+                      'else the per-core path), none, all, or a list such as '
+                      'GPU:0,GPU:1. With devices, --workers decode and write.')
+  flags.DEFINE_integer('flow_batch', 0, 'Frame pairs per device call (0: '
+                       'the default, 64).', lower_bound=0)
+  flags.DEFINE_integer('device_memory_mb', 0, 'GPU memory per device '
+                       'process (0: grown as needed).', lower_bound=0)
   flags.DEFINE_bool('no_progress', False, 'No progress bar.')
 
 
@@ -67,8 +81,12 @@ def main(argv):
     folder, counts = prepare_clips.prepare_kinetics(
         FLAGS.dataset, FLAGS.manual_dir, FLAGS.short_side or None, FLAGS.flow,
         FLAGS.workers, FLAGS.data_dir, FLAGS.prepared_dir, backend,
-        progress=not FLAGS.no_progress, retry_failed=FLAGS.retry_failed)
+        progress=not FLAGS.no_progress, retry_failed=FLAGS.retry_failed,
+        devices=FLAGS.devices, flow_batch=FLAGS.flow_batch,
+        device_memory_mb=FLAGS.device_memory_mb)
   except (ValueError, FileNotFoundError) as e:
+    raise UserError(str(e).splitlines()[0]) from e
+  except RuntimeError as e:  # flow.prepare_device.DeviceRunError
     raise UserError(str(e).splitlines()[0]) from e
   print(f'prepare: clips in {folder}')
   del counts

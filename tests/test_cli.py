@@ -64,6 +64,15 @@ def test_helpfull_lists_the_flags(name, flag):
     (['prepare', '--manual_dir=/no/such/folder'],
      'kinetics-tf prepare: error: --manual_dir=/no/such/folder is not a '
      'folder'),
+    (['prepare', '--manual_dir=/tmp', '--flow', '--devices=GPU:0'],
+     'kinetics-tf prepare: error: device GPU:0: TensorFlow sees 0 GPU(s) '
+     'here'),
+    (['prepare', '--manual_dir=/tmp', '--devices=CPU:0'],
+     'kinetics-tf prepare: error: --devices=CPU:0: devices run the TV-L1; '
+     'add --flow'),
+    (['prepare', '--manual_dir=/tmp', '--flow', '--devices=CPU:0',
+      '--flow_backend=opencv'],
+     'kinetics-tf prepare: error: --devices=CPU:0: devices run the TF TV-L1'),
     (['prepare', '--manual_dir=/tmp', '--dataset=kinetics500'],
      "kinetics-tf prepare: error: --dataset=kinetics500: the preparation "
      'lists the clips of'),

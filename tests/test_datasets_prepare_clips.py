@@ -39,9 +39,9 @@ def two_configs():
                                         **common))
 
 
-def build(config, data_dir, manual_dir):
+def build(config, data_dir, manual_dir, flow_backend='opencv'):
   builder = kinetics400.Kinetics400(config=config, data_dir=str(data_dir),
-                                    flow_backend='opencv')
+                                    flow_backend=flow_backend)
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       manual_dir=str(manual_dir)))
   return builder
@@ -100,6 +100,29 @@ def test_prepare_binary_then_two_configs_compute_no_tvl1(tmp_path,
   assert a.keys() == b.keys()
   for key in a:
     np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_prepare_on_a_device_then_a_build_computes_no_tvl1(tmp_path,
+                                                           tvl1_calls):
+  """kinetics-tf prepare --devices (a CPU stand-in here) writes the prepared
+  clips a build of the TF backend reads: every pair solved on the device,
+  in batches of pairs of several clips, none in the build."""
+  manual = k400_manual_dir(tmp_path / 'manual')
+  data_dir = tmp_path / 'tfds'
+  done = subprocess.run(
+      [sys.executable, '-m', 'kinetics_tf.cli', 'prepare',
+       f'--manual_dir={manual}', f'--data_dir={data_dir}',
+       f'--short_side={SIDE}', '--flow', '--workers=2', '--flow_backend=tf',
+       '--devices=CPU:0', '--flow_batch=16', '--no_progress'],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert (f'{BUILT + 2} clips: {BUILT} prepared ({BUILT} with TV-L1'
+          in done.stdout), done.stdout
+  assert '1 missing, 1 corrupt' in done.stdout
+  assert 'device CPU:0 (pid ' in done.stdout
+  builder = build(two_configs()[1], data_dir, manual, flow_backend='tf')
+  assert tvl1_calls == []
+  assert builder.info.splits['train'].num_examples > 0
 
 
 def test_builds_alone_prepare_on_demand_once(tmp_path, tvl1_calls):

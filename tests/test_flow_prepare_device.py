@@ -191,3 +191,34 @@ def test_two_owners_batch_across_clips_and_each_clip_equals_its_flow_alone(
       progress=False, log=lines.append)
   assert counts[prepare.REUSED] == 4 and counts[prepare.PREPARED] == 0
   assert stats[0].pairs == 0
+
+
+def test_a_dead_owner_stops_the_run_with_the_reason_and_a_rerun_goes_on(
+    tmp_path):
+  import multiprocessing  # pylint: disable=import-outside-toplevel
+  import signal  # pylint: disable=import-outside-toplevel
+  import threading  # pylint: disable=import-outside-toplevel
+  clips = [prepare.Clip(f'c{i}', str(write_video(
+      tmp_path / f'c{i}.mp4', 6, seed=i))) for i in range(3)]
+
+  def kill_the_owner():
+    while True:
+      owners = [p for p in multiprocessing.active_children()
+                if p.name.startswith('flow-owner')]
+      if owners and owners[0].pid:
+        os.kill(owners[0].pid, signal.SIGKILL)
+        return
+
+  killer = threading.Thread(target=kill_the_owner, daemon=True)
+  killer.start()
+  with pytest.raises(prepare_device.DeviceRunError,
+                     match=r'flow-owner-CPU:0 died .*run again to go on'):
+    prepare_device.run(clips, tmp_path / 'prep', PARAMS, ['CPU:0'],
+                       workers=1, batch=4, progress=False, log=print)
+  killer.join(5)
+  assert not [p for p in multiprocessing.active_children()
+              if p.name.startswith('flow-')]  # No process left behind.
+  counts, _ = prepare_device.run(clips, tmp_path / 'prep', PARAMS, ['CPU:0'],
+                                 workers=1, batch=4, progress=False,
+                                 log=print)
+  assert counts[prepare.PREPARED] + counts[prepare.REUSED] == 3

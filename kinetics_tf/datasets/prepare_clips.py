@@ -12,6 +12,7 @@ import os
 from typing import Optional
 
 from flow import prepare
+from flow import prepare_device
 from flow import prepare_run
 from flow.constants import DEFAULT_BACKEND
 from kinetics_tf.datasets import builder as builder_lib
@@ -40,7 +41,9 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
                      flow_backend: str = DEFAULT_BACKEND,
                      per_class: Optional[tuple] = None,
                      tvl1_params: tuple = (),
-                     progress: bool = True, retry_failed: bool = False):
+                     progress: bool = True, retry_failed: bool = False,
+                     devices: str = 'none', flow_batch: int = 0,
+                     device_memory_mb: int = 0):
   """Prepares the clips of a Kinetics copy for its builders.
 
   Args:
@@ -58,6 +61,13 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
     progress: show a progress bar.
     retry_failed: try again the clips recorded as failed (an error that was
       not the video's; corrupt and too-short clips stay recorded).
+    devices: where the TV-L1 runs ('auto': every GPU when the flow is
+      computed with the TF backend and TensorFlow sees GPUs, else the
+      per-core path; 'none'; 'all'; 'GPU:0,GPU:1'; flow.prepare_device).
+      With devices, ``workers`` decode and write, and one process per
+      device solves batches of pairs gathered across clips.
+    flow_batch: pairs per device call (0: flow.prepare_device's default).
+    device_memory_mb: GPU memory per device process (0: grown as needed).
 
   Returns:
     (folder, collections.Counter of statuses; see flow.prepare_run.run).
@@ -76,8 +86,39 @@ def prepare_kinetics(dataset: str, manual_dir, short_side: Optional[int],
   params = clips.prepare_params(clips.Options(
       short_side=short_side, with_flow=with_flow, flow_backend=flow_backend,
       tvl1_params=tuple(tvl1_params)))
+  chosen = choose_devices(devices, with_flow, params.backend)
   todo = kinetics_clips(os.fspath(manual_dir), kinetics400.VERSIONS[dataset],
                         per_class)
-  counts = prepare_run.run(todo, root, params, with_flow, workers,
-                           progress=progress, retry_failed=retry_failed)
+  if chosen:
+    counts, _ = prepare_device.run(
+        todo, root, params, chosen, workers,
+        batch=flow_batch or prepare_device.DEFAULT_BATCH,
+        memory_mb=device_memory_mb, progress=progress,
+        retry_failed=retry_failed)
+  else:
+    counts = prepare_run.run(todo, root, params, with_flow, workers,
+                             progress=progress, retry_failed=retry_failed)
   return prepare.folder_for(root, params), counts
+
+
+def choose_devices(devices: str, with_flow: bool, backend: str) -> list:
+  """The devices of flow.prepare_device for a ``--devices`` value ([]: the
+  per-core path).
+
+  Raises:
+    ValueError: devices named for a run they cannot serve, or unknown.
+  """
+  if (devices or 'none').lower() == 'none':
+    return []
+  if devices.lower() == 'auto':
+    if not with_flow or backend != 'tf':
+      return []
+    return prepare_device.parse_devices('all', prepare_device.visible_gpus())
+  if not with_flow:
+    raise ValueError(f'--devices={devices}: devices run the TV-L1; add '
+                     '--flow, or leave --devices out')
+  if backend != 'tf':
+    raise ValueError(f'--devices={devices}: devices run the TF TV-L1, and '
+                     f'the flow backend is {backend!r}; use '
+                     '--flow_backend=tf (or auto)')
+  return prepare_device.parse_devices(devices, prepare_device.visible_gpus())
