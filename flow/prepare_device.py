@@ -181,18 +181,31 @@ class DeviceStats:
   shapes: int = 0
   peak_memory_mb: float = float('nan')
   seconds: float = 0.0  # The owner's whole life, from its first pair.
+  # From the end of the first compile to the end of the last batch: the
+  # pairs solved then, the seconds, and their solver time (busy fraction).
+  steady_pairs: int = 0
+  steady_seconds: float = 0.0
+  steady_solve_seconds: float = 0.0
+
+  @property
+  def steady_rate(self) -> float:
+    """Pairs/s of the owner once compiled: the stage's rate when the CPU
+    workers cannot keep up, the solver's when they can."""
+    return self.steady_pairs / max(self.steady_seconds, 1e-9)
 
   def line(self, batch: int) -> str:
-    busy = self.solve_seconds / max(self.seconds - self.compile_seconds, 1e-9)
     pad = 1 - self.pairs / max(self.batches * batch, 1)
+    steady = (f'{self.steady_rate:.1f} pairs/s once compiled, solver busy '
+              f'{self.steady_solve_seconds / self.steady_seconds:.0%}'
+              if self.steady_seconds else 'too few batches for a steady rate')
     return (f'device {self.device} (pid {self.pid}): {self.pairs} pairs in '
             f'{self.batches} batches of {batch} ({pad:.0%} padding, '
             f'{self.clip_slots / max(self.batches, 1):.2f} clips per batch, '
-            f'{self.mixed_batches} with pairs of several clips), '
-            f'{self.pairs / max(self.solve_seconds, 1e-9):.1f} pairs/s in '
-            f'the solver, busy {busy:.0%} of the time after compiling '
-            f'{self.shapes} frame size(s) in {self.compile_seconds:.1f} s, '
-            f'peak memory {self.peak_memory_mb:.0f} MiB')
+            f'{self.mixed_batches} with pairs of several clips); solver '
+            f'{self.pairs / max(self.solve_seconds, 1e-9):.1f} pairs/s; '
+            f'{steady}; {self.shapes} frame size(s) compiled in '
+            f'{self.compile_seconds:.1f} s; peak memory '
+            f'{self.peak_memory_mb:.0f} MiB')
 
 
 def parse_devices(spec: str, gpus: int) -> list:
@@ -304,6 +317,7 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
     batcher, shapes, stopping = PairBatcher(batch), set(), False
+    compiled = None  # When the first compile ended.
     while not stopping or batcher.waiting():
       # Every pair that has arrived joins its queue before a batch is taken.
       while not stopping:
@@ -336,12 +350,20 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
           results.put(('failed', key, payload,
                        f'TV-L1 on {device}: {type(e).__name__}: {e}'))
         continue
-      seconds = time.perf_counter() - t0
-      if shape in shapes:
-        stats.solve_seconds += seconds
-      else:
+      end = time.perf_counter()
+      seconds = end - t0
+      first_of_its_size = shape not in shapes  # Includes the compile.
+      if first_of_its_size:
         shapes.add(shape)
         stats.compile_seconds += seconds
+      else:
+        stats.solve_seconds += seconds
+      if compiled is None:
+        compiled = end
+      elif not first_of_its_size:
+        stats.steady_pairs += len(work.slots)
+        stats.steady_solve_seconds += seconds
+        stats.steady_seconds = end - compiled
       stats.pairs += len(work.slots)
       stats.batches += 1
       stats.clip_slots += work.clips
