@@ -18,10 +18,28 @@ ONNX = [
     'onnxruntime>=1.20',
 ]
 
+# TensorFlow comes only from an extra, so that one wheel owns the
+# `tensorflow` module: pip has no default extra, and an extra cannot remove a
+# base requirement (tensorflow-cpu beside tensorflow[and-cuda] would leave
+# the module to the install order).  tensorflow-cpu 2.21 is built for Linux
+# x86_64 and Windows only; elsewhere (macOS, Linux aarch64) the plain
+# tensorflow wheel is the CPU one.  PEP 508 markers have no `not`, so the
+# second marker spells out the complement of the first.
+TF_VERSIONS = '>=2.21,<2.22'
+CPU = [
+    f'tensorflow-cpu{TF_VERSIONS}; (sys_platform == "linux" and '
+    'platform_machine == "x86_64") or sys_platform == "win32"',
+    f'tensorflow{TF_VERSIONS}; (sys_platform != "linux" or '
+    'platform_machine != "x86_64") and sys_platform != "win32"',
+]
+# Linux x86_64 with NVIDIA GPUs: one TensorFlow with its CUDA libraries
+# (nvidia-*-cu12) from pip; no tensorflow-cpu beside it.
+GPU = [f'tensorflow[and-cuda]{TF_VERSIONS}']
+
 # The lowest version of each range is tested too: .ci/run builds a second
-# fresh environment from .ci/lowest.txt and runs the flow and decoding tests
-# in it; constraints.txt holds the versions of the last green run of the
-# highest ones.
+# fresh environment from .ci/lowest.txt (with the cpu extra) and runs the
+# flow and decoding tests in it; constraints.txt holds the versions of the
+# last green run of the highest ones.
 setuptools.setup(
     name='kinetics-tf',
     version='0.1.0',
@@ -33,8 +51,10 @@ setuptools.setup(
         include=['kinetics_tf', 'kinetics_tf.*', 'flow', 'flow.*',
                  'experiments', 'experiments.*']),
     package_data={'kinetics_tf.data': ['*.txt', '*.json', '*.csv']},
+    # No TensorFlow here: the cpu or gpu extra brings it (see CPU above).
+    # Without either, only the flow tool with OpenCV's TV-L1 runs, and
+    # `import kinetics_tf` says which extra to install.
     install_requires=[
-        'tensorflow-cpu>=2.21,<2.22',
         'tensorflow-datasets>=4.9.10,<4.10',
         # tfds imports it when it prepares a dataset but does not declare it.
         'importlib_resources>=6.0',
@@ -54,15 +74,15 @@ setuptools.setup(
         'matplotlib>=3.9',
     ],
     extras_require={
+        'cpu': CPU,
+        'gpu': GPU,
         'beam': BEAM,
         # dill: tensorflow_datasets.testing (DatasetBuilderTestCase, in
         # tests/test_datasets_tfds_checks.py) imports it; tfds does not
-        # declare it.
+        # declare it.  No TensorFlow: combine with cpu or gpu ('.[cpu,test]').
         'test': ['pytest>=8', 'pytest-xdist>=3.5', 'dill'] + BEAM + ONNX,
         # kinetics_tf.conversions.onnx (export --convert=onnx) and its parity test.
         'onnx': ONNX,
-        # A CUDA TensorFlow for GPU machines (replaces the CPU wheel's module).
-        'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
     },
     entry_points={
         'console_scripts': [

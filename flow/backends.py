@@ -4,10 +4,15 @@ Both backends take OpenCV's ``DualTVL1OpticalFlow`` parameters under OpenCV's
 names: 'opencv' (``cv2.optflow``, in ``flow.tvl1``) and 'tf' (``flow.tvl1_tf``,
 OpenCV's algorithm in TensorFlow/XLA).  ``flow.tvl1`` and ``flow.tvl1_tf``
 both import this module and neither imports the other at import time.
+TensorFlow is optional here (the kinetics-tf[cpu] or [gpu] extra brings it):
+without it 'auto' picks 'opencv'.
 """
+
+import importlib.util
 
 import cv2
 
+from flow.app import UserError
 from flow.constants import AUTO, BACKENDS, CHOICES, DEFAULT_BACKEND
 
 # cv2.optflow.DualTVL1OpticalFlow_create's keywords and OpenCV's defaults
@@ -61,12 +66,18 @@ def tf_unsupported(params: dict) -> str:
   return ''
 
 
+def tensorflow_installed() -> bool:
+  """Whether TensorFlow can be imported here (without importing it)."""
+  return importlib.util.find_spec('tensorflow') is not None
+
+
 def choose_backend(backend: str = DEFAULT_BACKEND, **params) -> str:
   """The TV-L1 backend to run: `backend` itself, or what 'auto' picks.
 
   'auto' picks 'tf' (flow.tvl1_tf: OpenCV's stopping rule one pair at a
-  time on CPUs, the fixed budget in batches on an accelerator) whenever it
-  supports the parameters, else 'opencv'.  Measured on a 2-core CPU
+  time on CPUs, the fixed budget in batches on an accelerator) whenever
+  TensorFlow is installed and the TF backend supports the parameters, else
+  'opencv'.  Measured on a 2-core CPU
   (benchmarks/flow_tf.py, docs/BENCHMARKS.md): the TF backend computes a
   pair 5-8x faster than OpenCV at every frame size from 64x48 to 340x256,
   after a compile of about 10 s per frame size per process, repaid after 7
@@ -75,13 +86,21 @@ def choose_backend(backend: str = DEFAULT_BACKEND, **params) -> str:
   step of the uint8 storage (0.157 px).
 
   Raises:
-    ValueError: an unknown backend or parameter.
+    ValueError: an unknown backend or parameter; UserError (a ValueError)
+      for 'tf' without TensorFlow installed, naming the extras that bring it.
   """
   if backend == AUTO:
-    return 'opencv' if tf_unsupported(params) else 'tf'
+    if tf_unsupported(params) or not tensorflow_installed():
+      return 'opencv'
+    return 'tf'
   if backend not in BACKENDS:
     raise ValueError(f'unknown flow backend {backend!r}; use one of '
                      f'{CHOICES}')
+  if backend == 'tf' and not tensorflow_installed():
+    raise UserError(
+        "flow backend 'tf' needs TensorFlow, which is not installed: pip "
+        "install 'kinetics-tf[cpu]' (CPU) or 'kinetics-tf[gpu]' (Linux, "
+        "NVIDIA GPUs), or use backend 'opencv'")
   return backend
 
 

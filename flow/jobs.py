@@ -228,9 +228,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
   flags.DEFINE_integer('max_frames', 0,
                        'Decode at most this many frames (0: all).', **fv)
   flags.DEFINE_enum('backend', DEFAULT_BACKEND, CHOICES,
-                    'TV-L1 implementation; auto: the TF backend unless the '
-                    '--tvl1 parameters need OpenCV (measured 5-8x faster on '
-                    'CPUs, docs/BENCHMARKS.md).', **fv)
+                    'TV-L1 implementation; auto: the TF backend (measured '
+                    '5-8x faster on CPUs, docs/BENCHMARKS.md) unless '
+                    'TensorFlow is not installed or the --tvl1 parameters '
+                    'need OpenCV.', **fv)
   flags.DEFINE_multi_string('tvl1', [],
                             'A DualTVL1 parameter NAME=VALUE, e.g. --tvl1 '
                             'warps=3 (repeat the flag for more).', **fv)

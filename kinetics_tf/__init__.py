@@ -6,6 +6,11 @@ ucf101_local, hmdb51_local, synthetic_actions, video_folder) known to
 ``tensorflow_datasets`` is imported (now, if it already is), so that
 ``import kinetics_tf.data`` and the other modules that do not need TFDS stay
 cheap: importing TFDS and the builders costs about a second.
+
+TensorFlow comes from an extra (setup.py): ``kinetics-tf[cpu]`` or
+``kinetics-tf[gpu]``.  Without it the import fails at once with an
+ImportError that says which to install; the ``flow`` package (OpenCV's
+TV-L1) still imports.
 """
 
 import importlib
@@ -18,6 +23,14 @@ __version__ = '0.1.0'
 
 _TFDS = 'tensorflow_datasets'
 _BUILDERS = 'kinetics_tf.datasets'
+
+INSTALL_TENSORFLOW = (
+    "kinetics_tf needs TensorFlow, which is not installed: pip install "
+    "'kinetics-tf[cpu]' (CPU) or 'kinetics-tf[gpu]' (Linux, NVIDIA GPUs); "
+    "in a checkout, pip install -e '.[cpu]'")
+
+if importlib.util.find_spec('tensorflow') is None:
+  raise ImportError(INSTALL_TENSORFLOW, name='tensorflow')
 
 
 def _register_builders():
