@@ -8,9 +8,9 @@ script, not figures):
 
 Sections (--sections, default all):
   solver: pairs/s of flow.tvl1_tf.tvl1_pairs (fixed budget, quantised on
-    the device) alone, per batch size, at 340x256 and at the stage's frame
-    size (the fixture Kinetics clip at side 340: 453x340), with the peak
-    device memory of each batch.
+    the device) alone, per batch size at 340x256 (the fixture Kinetics
+    clip's stored size), then with the fastest of those batches at the
+    stage's frame size (side 340: 453x340), with the peak device memory.
   parity: mean end-point difference of the device's fixed budget (several
     budgets) from OpenCV's CPU flow, on consecutive pairs of the fixture
     Kinetics clip at 340x256, against OpenCV's own sensitivity (its change
@@ -49,13 +49,13 @@ _FIXTURES = flags.DEFINE_string(
 _SECTIONS = flags.DEFINE_list('sections', ['solver', 'parity', 'stage'],
                               'Which sections to run.')
 _BATCHES = flags.DEFINE_list('batches', ['32', '64', '128', '256'],
-                             'Solver batch sizes.')
+                             'Solver batch sizes (at 340x256).')
 _BATCH = flags.DEFINE_integer('batch', 0, "The stage's batch (0: the "
-                              "solver section's fastest at the stage size, "
-                              'else flow.prepare_device.DEFAULT_BATCH).')
+                              "solver section's fastest at 340x256, else "
+                              'flow.prepare_device.DEFAULT_BATCH).')
 _CLIPS = flags.DEFINE_integer('clips', 48, 'Clips the stage prepares.')
 _PAIRS = flags.DEFINE_integer('parity_pairs', 8, 'Pairs of the parity check.')
-_BUDGETS = flags.DEFINE_list('budgets', ['20', '25', '30', '40'],
+_BUDGETS = flags.DEFINE_list('budgets', ['20', '25', '30'],
                              'Fixed budgets (steps per warp) of the parity '
                              'check.')
 _SMOKE = flags.DEFINE_bool('smoke', False, 'Tiny sizes (side 32, 2 clips, '
@@ -94,42 +94,50 @@ def _memory_peak(on_gpu) -> float:
   return tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2**20
 
 
-def solver(smoke: bool) -> dict:
-  """Pairs/s per batch at each size; returns {(h, w): {batch: rate}}."""
+def solver(smoke: bool) -> tuple:
+  """Pairs/s per batch at 340x256, then at the stage's size with the best
+  of those batches; returns ({(h, w): {batch: rate}}, that batch)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
   on_gpu = bool(tf.config.list_physical_devices('GPU'))
   for gpu in tf.config.list_physical_devices('GPU'):
     tf.config.experimental.set_memory_growth(gpu, True)
   device = '/GPU:0' if on_gpu else '/CPU:0'
-  frames = {'340x256': _gray_frames(None, 9) if not smoke else
-                       _gray_frames(32, 9),
-            'stage': _gray_frames(32 if smoke else 340, 9)}
   batches = [2, 4] if smoke else [int(b) for b in _BATCHES.value]
-  print(f'== solver alone on {device} ({tf.config.list_physical_devices("GPU")})'
-        ': fixed budget, quantised on the device')
+  print(f'== solver alone on {device} '
+        f'({tf.config.list_physical_devices("GPU")}): fixed budget, '
+        'quantised on the device')
   print('| frames | batch | pairs/s | first call s | peak memory MiB |')
   print('|---|---|---|---|---|')
   out = {}
-  for name, gray in frames.items():
+
+  def measure(name, gray, batch):
     h, w = gray.shape[1:]
-    for batch in batches:
-      idx = np.arange(batch) % (len(gray) - 1)
-      a, b = gray[idx], gray[idx + 1]
-      with tf.device(device):
-        _memory_reset(on_gpu)
-        t0 = time.perf_counter()
+    idx = np.arange(batch) % (len(gray) - 1)
+    a, b = gray[idx], gray[idx + 1]
+    with tf.device(device):
+      _memory_reset(on_gpu)
+      t0 = time.perf_counter()
+      tvl1_tf.quantize(tvl1_tf.tvl1_pairs(a, b, stopping='fixed')).numpy()
+      first = time.perf_counter() - t0
+      reps = 1 if smoke else 3
+      t0 = time.perf_counter()
+      for _ in range(reps):
         tvl1_tf.quantize(tvl1_tf.tvl1_pairs(a, b, stopping='fixed')).numpy()
-        first = time.perf_counter() - t0
-        reps = 1 if smoke else 3
-        t0 = time.perf_counter()
-        for _ in range(reps):
-          tvl1_tf.quantize(tvl1_tf.tvl1_pairs(a, b, stopping='fixed')).numpy()
-        rate = batch * reps / (time.perf_counter() - t0)
-      out.setdefault((h, w), {})[batch] = rate
-      print(f'| {w}x{h} ({name}) | {batch} | {rate:.1f} | {first:.1f} | '
-            f'{_memory_peak(on_gpu):.0f} |', flush=True)
-  return out
+      rate = batch * reps / (time.perf_counter() - t0)
+    out.setdefault((h, w), {})[batch] = rate
+    print(f'| {w}x{h} ({name}) | {batch} | {rate:.1f} | {first:.1f} | '
+          f'{_memory_peak(on_gpu):.0f} |', flush=True)
+
+  small = _gray_frames(32 if smoke else None, 9)
+  for batch in batches:
+    measure('stored size' if not smoke else 'smoke', small, batch)
+  rates = out[small.shape[1:]]
+  best = _BATCH.value or max(rates, key=rates.get)
+  stage_gray = _gray_frames(32 if smoke else 340, 9)
+  if stage_gray.shape[1:] not in out or best not in out[stage_gray.shape[1:]]:
+    measure('stage size', stage_gray, best)
+  return out, best
 
 
 def parity(smoke: bool) -> None:
@@ -197,7 +205,7 @@ class _GpuSampler:
     self._thread.join()
 
 
-def stage(smoke: bool, rates: dict) -> None:
+def stage(smoke: bool, rates: dict, best: int) -> None:
   side = 32 if smoke else 340
   devices = _devices(smoke)
   cores = len(os.sched_getaffinity(0))
@@ -213,8 +221,8 @@ def stage(smoke: bool, rates: dict) -> None:
     gray = _gray_frames(side, 2)
     size = gray.shape[1:]
     at_size = rates.get(size, {})
-    batch = _BATCH.value or (max(at_size, key=at_size.get) if at_size else
-                             (4 if smoke else prepare_device.DEFAULT_BATCH))
+    batch = _BATCH.value or best or (4 if smoke else
+                                     prepare_device.DEFAULT_BATCH)
     print(f'== stage: {clips_n} clips of {_K400} (side {side}: '
           f'{size[1]}x{size[0]}), {workers} CPU workers, devices {devices}, '
           f'batch {batch}')
@@ -252,13 +260,13 @@ def stage(smoke: bool, rates: dict) -> None:
 def main(argv):
   del argv
   smoke = _SMOKE.value
-  rates = {}
+  rates, best = {}, 0
   if 'solver' in _SECTIONS.value:
-    rates = solver(smoke)
+    rates, best = solver(smoke)
   if 'parity' in _SECTIONS.value:
     parity(smoke)
   if 'stage' in _SECTIONS.value:
-    stage(smoke, rates)
+    stage(smoke, rates, best)
 
 
 if __name__ == '__main__':

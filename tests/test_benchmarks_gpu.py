@@ -26,6 +26,12 @@ def test_gpu_script_smoke_mode_on_the_cpu(fixtures_dir):
   assert re.search(r'^train: library on \d+ threads', out, re.M), out
   assert re.search(r'^\| flow \(png\) \| [\d.]+ \|', out, re.M)
   assert re.search(r'^\| flow \(png, K=8\) \| [\d.]+ \|', out, re.M)
-  # 3. TV-L1, from benchmarks/flow_gpu.sh.
-  assert 'frames 64x48; fixed budget 40 steps/warp' in out
-  assert re.findall(r'batch +(\d+): +[\d.]+ pairs/s', out) == ['2', '4']
+  # 3. TV-L1 on a (stand-in) device: the solver, parity, the whole stage.
+  assert re.findall(r'^\| 43x32 \(smoke\) \| (\d+) \| [\d.]+ \|', out,
+                    re.M) == ['2', '4']
+  assert re.search(r'^\| 40 \(default\) \| [\d.]+ \| (yes|NO) \|$', out,
+                   re.M), out
+  assert re.search(r'^device CPU:0 \(pid \d+\): 98 pairs in \d+ batches',
+                   out, re.M), out
+  assert re.search(r'^stage: 2 clips, 98 pairs in [\d.]+ s wall', out, re.M)
+  assert re.search(r'^gpu.sh: done in \d+ s$', out, re.M)
