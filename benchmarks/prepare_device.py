@@ -7,6 +7,10 @@ script, not figures):
   KINETICS_TF_FIXTURES=../shared/fixtures python benchmarks/prepare_device.py --smoke
 
 Sections (--sections, default all):
+  feed: the CPU work of the stage per clip at side 340, which sets the
+    cores a device needs: decode + JPEG frames, PNG flow + write, and the
+    trip of its frames and flow through the queues between processes;
+    cores needed per 1,000 pairs/s.
   solver: pairs/s of flow.tvl1_tf.tvl1_pairs (fixed budget, quantised on
     the device) alone, per batch size at 340x256 (the fixture Kinetics
     clip's stored size), then with the fastest of those batches at the
@@ -46,7 +50,8 @@ from flow import prepare_device  # pylint: disable=wrong-import-position
 _FIXTURES = flags.DEFINE_string(
     'fixtures', os.environ.get('KINETICS_TF_FIXTURES'),
     'Fixtures folder holding videos/ (default: $KINETICS_TF_FIXTURES).')
-_SECTIONS = flags.DEFINE_list('sections', ['solver', 'parity', 'stage'],
+_SECTIONS = flags.DEFINE_list('sections', ['feed', 'solver', 'parity',
+                                          'stage'],
                               'Which sections to run.')
 _BATCHES = flags.DEFINE_list('batches', ['32', '64', '128', '256'],
                              'Solver batch sizes (at 340x256).')
@@ -55,6 +60,8 @@ _BATCH = flags.DEFINE_integer('batch', 0, "The stage's batch (0: the "
                               'flow.prepare_device.DEFAULT_BATCH).')
 _CLIPS = flags.DEFINE_integer('clips', 48, 'Clips the stage prepares.')
 _PAIRS = flags.DEFINE_integer('parity_pairs', 8, 'Pairs of the parity check.')
+_FEED_CLIPS = flags.DEFINE_integer('feed_clips', 8, 'Clips of the feed '
+                                   'ceiling run.')
 _BUDGETS = flags.DEFINE_list('budgets', ['20', '25', '30'],
                              'Fixed budgets (steps per warp) of the parity '
                              'check.')
@@ -76,6 +83,16 @@ def _fixture() -> str:
   return os.path.join(_FIXTURES.value, 'videos', _K400)
 
 
+def _copies(folder, n, end) -> list:
+  """n Clips of the fixture Kinetics clip under other names (links)."""
+  clips = []
+  for i in range(n):
+    path = os.path.join(folder, f'clip{i}.mp4')
+    os.symlink(_fixture(), path)
+    clips.append(prepare.Clip(f'clip{i}', path, None, end))
+  return clips
+
+
 def _gray_frames(side, count) -> np.ndarray:
   frames = decoding.decode(_fixture(), short_side=side)[:count]
   return np.stack([decoding.to_gray(f) for f in frames])
@@ -92,6 +109,81 @@ def _memory_peak(on_gpu) -> float:
   if not on_gpu:
     return float('nan')
   return tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2**20
+
+
+def _echo(inbox, outbox):
+  """A process that sends back what it gets, until None."""
+  while (item := inbox.get()) is not None:
+    outbox.put(item)
+
+
+def feed(smoke: bool) -> None:
+  import multiprocessing  # pylint: disable=import-outside-toplevel
+  from flow import storage  # pylint: disable=import-outside-toplevel
+  from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
+  side = 32 if smoke else 340
+  params = prepare.Params(short_side=side, backend='tf')
+  clip = prepare.Clip('k', _fixture(), None, 2.0 if smoke else None)
+  c0 = time.process_time()
+  jpegs, grays, fps = prepare.decode(clip, params, True)
+  decode_cpu = time.process_time() - c0
+  gray = np.stack(grays)
+  pairs = len(gray) - 1
+  # Real flow of 8 pairs (the PNGs' cost depends on the content), tiled.
+  some = tvl1_tf.quantize(tvl1_tf.tvl1_pairs(
+      gray[:8], gray[1:9], stopping='fixed')).numpy()
+  flow_u8 = some[np.arange(pairs) % len(some)]
+  with tempfile.TemporaryDirectory() as tmp:
+    c0 = time.process_time()
+    prepared = prepare.Prepared(jpegs, prepare.encode_flow_png(flow_u8), fps,
+                                'fixed:25')
+    storage.write_atomic(os.path.join(tmp, 'k.rgb_flow.npz'),
+                         prepare.pack(prepared))
+    write_cpu = time.process_time() - c0
+  ctx = multiprocessing.get_context('spawn')
+  inbox, outbox = ctx.Queue(), ctx.Queue()
+  echo = ctx.Process(target=_echo, args=(inbox, outbox), daemon=True)
+  echo.start()
+  inbox.put(('warm', np.zeros(1), None))
+  outbox.get()
+  t0, c0 = time.perf_counter(), time.process_time()
+  inbox.put(('k', gray, (jpegs, fps, 0.0)))
+  outbox.get()
+  inbox.put(('k', None, jpegs, flow_u8, 'fixed:25'))
+  outbox.get()
+  trip, trip_cpu = time.perf_counter() - t0, time.process_time() - c0
+  inbox.put(None)
+  echo.join()
+  per_pair = (decode_cpu + write_cpu) / pairs
+  print(f'== feed: one clip of {_K400} at side {side} '
+        f'({gray.shape[2]}x{gray.shape[1]}, {pairs} pairs; frames '
+        f'{gray.nbytes / 2**20:.0f} MiB gray, flow {flow_u8.nbytes / 2**20:.0f}'
+        ' MiB uint8)')
+  print(f'worker CPU per clip: decode + JPEG {decode_cpu:.2f} s, PNG flow + '
+        f'pack + write {write_cpu:.2f} s; {per_pair * 1e3:.2f} ms per pair: '
+        f'{per_pair * 1000:.1f} cores per 1,000 pairs/s')
+  print(f'queue trips of its frames and flow (there and back, both ways): '
+        f'{trip:.2f} s wall, {trip_cpu:.2f} s CPU of this process')
+  # The stage around a device that returns zero flow at once: what the
+  # workers and one owner can feed a device on this host.
+  cores = len(os.sched_getaffinity(0))
+  workers = max(1, cores - 1)
+  n = 2 if smoke else _FEED_CLIPS.value
+  with tempfile.TemporaryDirectory() as tmp:
+    clips = _copies(tmp, n, 2.0 if smoke else None)
+    lines = []
+    t0 = time.perf_counter()
+    counts, (stats,) = prepare_device.run(
+        clips, os.path.join(tmp, 'prep'), params, ['CPU:0'], workers,
+        batch=4 if smoke else prepare_device.DEFAULT_BATCH, progress=False,
+        log=lines.append, _solver='zeros')
+    wall = time.perf_counter() - t0
+  owner_ms = stats.steady_cpu_seconds / max(stats.steady_pairs, 1) * 1e3
+  print(f'feed ceiling (no TV-L1, zero flow): {counts[prepare.PREPARED]} '
+        f'clips, {stats.pairs} pairs in {wall:.1f} s with {workers} '
+        f'worker(s), start-up included; the owner process {owner_ms:.2f} ms '
+        f'CPU per pair (one owner feeds at most '
+        f'{1000 / max(owner_ms, 1e-9):.0f} pairs/s)')
 
 
 def solver(smoke: bool) -> tuple:
@@ -212,11 +304,7 @@ def stage(smoke: bool, rates: dict, best: int) -> None:
   workers = max(1, cores - len(devices))
   clips_n = 2 if smoke else _CLIPS.value
   with tempfile.TemporaryDirectory() as tmp:
-    clips = []
-    for i in range(clips_n):  # One real clip under many names.
-      path = os.path.join(tmp, f'clip{i}.mp4')
-      os.symlink(_fixture(), path)
-      clips.append(prepare.Clip(f'clip{i}', path, None, 2.0 if smoke else None))
+    clips = _copies(tmp, clips_n, 2.0 if smoke else None)
     params = prepare.Params(short_side=side, backend='tf')
     gray = _gray_frames(side, 2)
     size = gray.shape[1:]
@@ -261,6 +349,8 @@ def main(argv):
   del argv
   smoke = _SMOKE.value
   rates, best = {}, 0
+  if 'feed' in _SECTIONS.value:
+    feed(smoke)
   if 'solver' in _SECTIONS.value:
     rates, best = solver(smoke)
   if 'parity' in _SECTIONS.value:

@@ -74,9 +74,10 @@ class Batch:
 class _Held:
   """A clip's frames, its flow as it comes back, and what goes with it."""
 
-  def __init__(self, frames, payload):
+  def __init__(self, frames, payload, flow=None):
     self.frames = frames
-    self.flow = np.empty((len(frames) - 1, *frames.shape[1:], 2), np.uint8)
+    self.flow = np.empty((len(frames) - 1, *frames.shape[1:], 2),
+                         np.uint8) if flow is None else flow
     self.left = len(frames) - 1
     self.payload = payload
 
@@ -98,15 +99,21 @@ class PairBatcher:
     self._clips = {}
     self._waiting = collections.OrderedDict()  # (H, W) -> deque of slots
 
-  def add(self, key: str, frames: np.ndarray, payload=None) -> None:
-    """Queues the T-1 pairs of uint8 frames [T, H, W] (T >= 2) of a clip."""
+  def add(self, key: str, frames: np.ndarray, payload=None,
+          flow: Optional[np.ndarray] = None) -> None:
+    """Queues the T-1 pairs of uint8 frames [T, H, W] (T >= 2) of a clip;
+    its flow is gathered in ``flow`` (uint8 [T-1, H, W, 2]) if given."""
     frames = np.asarray(frames)
     if frames.ndim != 3 or frames.dtype != np.uint8 or len(frames) < 2:
       raise ValueError(f'{key}: want uint8 [T>=2, H, W] frames; got '
                        f'{frames.dtype} {frames.shape}')
     if key in self._clips:
       raise ValueError(f'{key}: already queued')
-    self._clips[key] = _Held(frames, payload)
+    if flow is not None and flow.shape != (len(frames) - 1,
+                                           *frames.shape[1:], 2):
+      raise ValueError(f'{key}: flow array {flow.shape} does not fit '
+                       f'frames {frames.shape}')
+    self._clips[key] = _Held(frames, payload, flow)
     waiting = self._waiting.setdefault(frames.shape[1:], collections.deque())
     waiting.extend((key, i) for i in range(len(frames) - 1))
 
@@ -168,24 +175,27 @@ class PairBatcher:
 
 @dataclasses.dataclass
 class DeviceStats:
-  """What one device owner did: pairs solved, batches, seconds in the solver
-  (first call of each frame size, the compile, counted apart)."""
+  """What one device owner did: pairs solved, batches, the first call of
+  each frame size (the compile), and its steady state after the first
+  compile."""
   device: str
   pid: int = 0
   pairs: int = 0
   batches: int = 0
   clip_slots: int = 0  # Sum over batches of the clips in each.
   mixed_batches: int = 0  # Batches holding pairs of more than one clip.
-  solve_seconds: float = 0.0
-  compile_seconds: float = 0.0
+  compile_seconds: float = 0.0  # First batches of each size, start to end.
   shapes: int = 0
   peak_memory_mb: float = float('nan')
   seconds: float = 0.0  # The owner's whole life, from its first pair.
   # From the end of the first compile to the end of the last batch: the
-  # pairs solved then, the seconds, and their solver time (busy fraction).
+  # pairs solved then, the seconds, and this process's CPU seconds.
   steady_pairs: int = 0
   steady_seconds: float = 0.0
-  steady_solve_seconds: float = 0.0
+  steady_cpu_seconds: float = 0.0
+  # Seconds this process waited for the device's results (on a GPU: the
+  # device was computing and this process had nothing else to do).
+  wait_seconds: float = 0.0
 
   @property
   def steady_rate(self) -> float:
@@ -195,15 +205,15 @@ class DeviceStats:
 
   def line(self, batch: int) -> str:
     pad = 1 - self.pairs / max(self.batches * batch, 1)
-    steady = (f'{self.steady_rate:.1f} pairs/s once compiled, solver busy '
-              f'{self.steady_solve_seconds / self.steady_seconds:.0%}'
-              if self.steady_seconds else 'too few batches for a steady rate')
+    steady = (f'{self.steady_rate:.1f} pairs/s once compiled, this process\'s'
+              f' CPU {self.steady_cpu_seconds / self.steady_pairs * 1e3:.2f} '
+              'ms per pair'
+              if self.steady_pairs else 'too few batches for a steady rate')
     return (f'device {self.device} (pid {self.pid}): {self.pairs} pairs in '
             f'{self.batches} batches of {batch} ({pad:.0%} padding, '
             f'{self.clip_slots / max(self.batches, 1):.2f} clips per batch, '
-            f'{self.mixed_batches} with pairs of several clips); solver '
-            f'{self.pairs / max(self.solve_seconds, 1e-9):.1f} pairs/s; '
-            f'{steady}; {self.shapes} frame size(s) compiled in '
+            f'{self.mixed_batches} with pairs of several clips); {steady}; '
+            f'{self.shapes} frame size(s) compiled in '
             f'{self.compile_seconds:.1f} s; peak memory '
             f'{self.peak_memory_mb:.0f} MiB')
 
@@ -307,22 +317,171 @@ def _setup_device(device: str, memory_mb: int, threads: int) -> str:
   return '/GPU:0'
 
 
+# Frames and flow travel between the processes in shared memory (POSIX
+# /dev/shm), by name: a pickled clip through a pipe costs the owner ~1 ms of
+# CPU per pair at side 340 (benchmarks/prepare_device.py's feed section),
+# about what a GPU needs per pair.  The spawned processes share one
+# multiprocessing resource tracker, which removes what a killed run left.
+_SHM_PREFIX = 'kinetics_tf_'
+
+
+class _Shared:
+  """An array in a shared-memory block of its own: made (``create``) or
+  attached by name.  ``ref`` names it for another process."""
+
+  def __init__(self, shape, dtype=np.uint8, name=None):
+    from multiprocessing import shared_memory  # pylint: disable=import-outside-toplevel
+    size = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
+    self.shm = shared_memory.SharedMemory(
+        name=name or (f'{_SHM_PREFIX}{os.getppid()}_{os.getpid()}_'
+                      f'{next(_COUNTER)}'),
+        create=name is None, size=size if name is None else 0)
+    self.array = np.ndarray(shape, dtype, buffer=self.shm.buf)
+    self.ref = ('shm', self.shm.name, tuple(shape), np.dtype(dtype).str)
+
+  @classmethod
+  def attach(cls, ref):
+    _, name, shape, dtype = ref
+    return cls(shape, np.dtype(dtype), name)
+
+  def release(self, unlink: bool) -> None:
+    """Drops this process's mapping (and the block, with ``unlink``)."""
+    self.array = None
+    try:
+      self.shm.close()
+    except BufferError:  # A view is still alive; the mapping goes with it.
+      pass
+    if unlink:
+      try:
+        self.shm.unlink()
+      except FileNotFoundError:
+        pass
+
+
+_COUNTER = iter(range(1 << 62))
+
+
+def blocks_of(run_pid: int) -> list:
+  """The shared blocks that the processes of the run in process
+  ``run_pid`` made and that exist now."""
+  try:
+    return [n for n in os.listdir('/dev/shm')
+            if n.startswith(f'{_SHM_PREFIX}{run_pid}_')]
+  except OSError:
+    return []
+
+
+def remove_blocks(run_pid: int) -> int:
+  """Removes the shared blocks of the run in process ``run_pid`` (what a
+  failed run's clips in flight held); returns how many."""
+  from multiprocessing import resource_tracker  # pylint: disable=import-outside-toplevel
+  names = blocks_of(run_pid)
+  for name in names:
+    try:
+      os.remove(os.path.join('/dev/shm', name))
+    except FileNotFoundError:
+      continue
+    resource_tracker.unregister('/' + name, 'shared_memory')
+  return len(names)
+
+
+def _is_ref(item) -> bool:
+  return isinstance(item, tuple) and item[:1] == ('shm',)
+
+
+def shared_memory_room(clip_bytes: int, clips: int) -> str:
+  """'' when /dev/shm can hold ``clips`` clips of ``clip_bytes``, else why
+  not (frames and flow then go through pipes)."""
+  try:
+    st = os.statvfs('/dev/shm')
+  except OSError as e:
+    return f'no /dev/shm ({e.strerror})'
+  free = st.f_bavail * st.f_frsize
+  need = clip_bytes * clips
+  if free < 2 * need:
+    return (f'/dev/shm has {free / 2**20:.0f} MiB free and the clips in '
+            f'flight need about {need / 2**20:.0f} MiB (twice that is '
+            'asked for)')
+  return ''
+
+
 def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
-           pairs_in, tasks, results):
-  """An owner process: solves its device's batches until it reads None."""
-  started = None
+           solver, shared, pairs_in, tasks, results):
+  """An owner process: solves its device's batches until it reads None.
+
+  Batches are pipelined: the next batch is dispatched before the last
+  one's flow is fetched, so on a GPU (asynchronous) the device computes
+  while this process gathers pairs and sends flow back.
+  """
   stats = DeviceStats(device, os.getpid())
+  started = compiled = cpu_compiled = None
   try:
     tf_device = _setup_device(device, memory_mb, threads)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
+
+    def dispatch(work):
+      if solver == 'zeros':  # benchmarks/prepare_device.py's feed ceiling.
+        return np.zeros((*work.frames0.shape, 2), np.uint8)
+      with tf.device(tf_device):
+        return tvl1_tf.quantize(tvl1_tf.tvl1_pairs(
+            work.frames0, work.frames1, stopping='fixed',
+            iterations=iterations, **dict(tvl1_params)))
+
+    def finish(work, flow, t0, first_of_its_size):
+      nonlocal compiled, cpu_compiled
+      t1 = time.perf_counter()
+      flow = np.asarray(flow)  # Waits for the device.
+      end = time.perf_counter()
+      stats.wait_seconds += end - t1
+      if first_of_its_size:
+        stats.compile_seconds += end - t0
+      if compiled is None:
+        compiled, cpu_compiled = end, time.process_time()
+      elif not first_of_its_size:
+        stats.steady_pairs += len(work.slots)
+        stats.steady_seconds = end - compiled
+        stats.steady_cpu_seconds = time.process_time() - cpu_compiled
+      stats.pairs += len(work.slots)
+      stats.batches += 1
+      stats.clip_slots += work.clips
+      stats.mixed_batches += work.clips > 1
+      shape = work.frames0.shape[1:]
+      rule = f'fixed:{iterations or tvl1_tf.fixed_iterations(*shape)}'
+      for key, flow_u8, payload in batcher.put(work, flow):
+        if key in blocks:
+          frames_block, flow_block = blocks.pop(key)
+          frames_block.release(unlink=True)
+          flow_u8 = flow_block.ref  # The worker unlinks it.
+          flow_block.release(unlink=False)
+        tasks.put(('finish', key, payload, flow_u8, rule))
+      results.put(('pairs', len(work.slots)))
+
+    def failed(work, error):
+      for key, payload in batcher.fail(work):
+        for block in blocks.pop(key, ()):
+          block.release(unlink=True)
+        results.put(('failed', key, payload,
+                     f'TV-L1 on {device}: {type(error).__name__}: {error}'))
+
+    def add(key, frames, payload):
+      if not _is_ref(frames):
+        batcher.add(key, frames, payload)
+        return
+      frames_block = _Shared.attach(frames)
+      t, h, w = frames_block.array.shape
+      flow_block = _Shared((t - 1, h, w, 2))
+      blocks[key] = (frames_block, flow_block)
+      batcher.add(key, frames_block.array, payload, flow=flow_block.array)
+
     batcher, shapes, stopping = PairBatcher(batch), set(), False
-    compiled = None  # When the first compile ended.
-    while not stopping or batcher.waiting():
+    blocks = {}  # key -> its frames' and flow's shared blocks
+    running = None  # (batch, its flow being computed, t0, first of size)
+    while running or not stopping or batcher.waiting():
       # Every pair that has arrived joins its queue before a batch is taken.
       while not stopping:
         try:
-          if batcher.waiting() >= batch:
+          if running or batcher.waiting() >= batch:
             item = pairs_in.get_nowait()
           elif batcher.waiting():
             item = pairs_in.get(timeout=linger)
@@ -334,44 +493,25 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
           stopping = True
         else:
           started = started or time.perf_counter()
-          batcher.add(*item)
-      work = batcher.take(short=True)
-      if work is None:
-        continue
-      shape = work.frames0.shape[1:]
-      t0 = time.perf_counter()
-      try:
-        with tf.device(tf_device):
-          flow = tvl1_tf.quantize(tvl1_tf.tvl1_pairs(
-              work.frames0, work.frames1, stopping='fixed',
-              iterations=iterations, **dict(tvl1_params))).numpy()
-      except Exception as e:  # pylint: disable=broad-except
-        for key, payload in batcher.fail(work):
-          results.put(('failed', key, payload,
-                       f'TV-L1 on {device}: {type(e).__name__}: {e}'))
-        continue
-      end = time.perf_counter()
-      seconds = end - t0
-      first_of_its_size = shape not in shapes  # Includes the compile.
-      if first_of_its_size:
+          add(*item)
+      # A short batch only when the device would otherwise wait.
+      work = batcher.take(short=running is None)
+      launched = None
+      if work is not None:
+        shape = work.frames0.shape[1:]
+        first = shape not in shapes
         shapes.add(shape)
-        stats.compile_seconds += seconds
-      else:
-        stats.solve_seconds += seconds
-      if compiled is None:
-        compiled = end
-      elif not first_of_its_size:
-        stats.steady_pairs += len(work.slots)
-        stats.steady_solve_seconds += seconds
-        stats.steady_seconds = end - compiled
-      stats.pairs += len(work.slots)
-      stats.batches += 1
-      stats.clip_slots += work.clips
-      stats.mixed_batches += work.clips > 1
-      rule = f'fixed:{iterations or tvl1_tf.fixed_iterations(*shape)}'
-      for key, flow_u8, payload in batcher.put(work, flow):
-        tasks.put(('finish', key, payload, flow_u8, rule))
-      results.put(('pairs', len(work.slots)))
+        t0 = time.perf_counter()
+        try:
+          launched = (work, dispatch(work), t0, first)
+        except Exception as e:  # pylint: disable=broad-except
+          failed(work, e)
+      if running is not None:
+        try:
+          finish(*running)
+        except Exception as e:  # pylint: disable=broad-except
+          failed(running[0], e)
+      running = launched
     stats.shapes = len(shapes)
     if tf_device.startswith('/GPU'):
       stats.peak_memory_mb = tf.config.experimental.get_memory_info(
@@ -380,11 +520,14 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
     results.put(('owner_error', device, f'{type(e).__name__}: {e}'))
     raise
   finally:
+    for held in locals().get('blocks', {}).values():  # Clips not finished.
+      for block in held:
+        block.release(unlink=True)
     stats.seconds = time.perf_counter() - started if started else 0.0
     results.put(('stats', stats))
 
 
-def _worker(folder, params, threads, pairs_out, tasks, results):
+def _worker(folder, params, threads, shared, pairs_out, tasks, results):
   """A CPU worker: decodes clips and writes finished ones until it reads None."""
   pin_threads(threads, tensorflow=False)
   while True:
@@ -405,14 +548,31 @@ def _worker(folder, params, threads, pairs_out, tasks, results):
             folder, clip.key, prepare.Prepared(jpegs, None, fps), True,
             start)))
         continue
-      pairs_out[owner].put((clip.key, np.stack(grays), (jpegs, fps, start)))
+      if shared:
+        block = _Shared((len(grays), *grays[0].shape))
+        np.stack(grays, out=block.array)
+        frames = block.ref
+        block.release(unlink=False)  # The owner unlinks it.
+      else:
+        frames = np.stack(grays)
+      del grays
+      pairs_out[owner].put((clip.key, frames, (jpegs, fps, start)))
     else:
       _, key, (jpegs, fps, start), flow_u8, rule = task
+      block = _Shared.attach(flow_u8) if _is_ref(flow_u8) else None
       try:
+        flow_png = prepare.encode_flow_png(
+            flow_u8 if block is None else block.array)
+        if block is not None:
+          block.release(unlink=True)
+          block = None
         result = prepare.store(folder, key, prepare.Prepared(
-            jpegs, prepare.encode_flow_png(flow_u8), fps, rule), True, start)
+            jpegs, flow_png, fps, rule), True, start)
       except Exception as e:  # pylint: disable=broad-except
         result = prepare.failed(folder, key, e, start)
+      finally:
+        if block is not None:
+          block.release(unlink=True)
       results.put(('result', result))
 
 
@@ -437,7 +597,8 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
         batch: int = DEFAULT_BATCH, linger: float = DEFAULT_LINGER,
         memory_mb: int = 0, iterations: Optional[int] = None,
         in_flight: Optional[int] = None, progress: bool = True,
-        log: Callable = print, retry_failed: bool = False) -> tuple:
+        log: Callable = print, retry_failed: bool = False,
+        _solver: str = 'tvl1') -> tuple:
   """Prepares ``clips`` with flow into ``folder_for(root, params)``, the
   TV-L1 on ``devices``; returns (counts, [DeviceStats per device]).
 
@@ -452,6 +613,8 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
       flow.tvl1_tf.fixed_iterations of the frame size).
     in_flight: clips decoded and not yet written, at most (default: workers
       + 2 per device, so that an owner has a next clip's pairs at hand).
+    _solver: 'tvl1', or 'zeros' (no TV-L1, zero flow: only for measuring
+      what the processes around a device can feed it; a benchmark's).
 
   Raises:
     ValueError: no devices, a backend that is not 'tf'.
@@ -484,16 +647,28 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
     log(prepare_run.summary(counts, 0.0) + f' ({folder})')
     return counts, [DeviceStats(d) for d in devices]
   limit = in_flight or workers + 2 * len(devices)
+  # A 10 s clip's frames and flow at the frames' side, 16:9, 25 fps.
+  side = params.short_side or 340
+  seconds = min(params.max_seconds or 10.0, 10.0)
+  clip_bytes = int(3 * side * side * 16 / 9 * params.fps * seconds)
+  no_room = shared_memory_room(clip_bytes, limit)
+  if no_room:
+    log(f'prepare: {no_room}: frames and flow go through pipes instead '
+        '(about 1 ms of CPU per pair more in each device process; give the '
+        'machine or container more shared memory, e.g. docker run '
+        '--shm-size=8g)')
+  shared = not no_room
   ctx = multiprocessing.get_context('spawn')
   tasks, results = ctx.Queue(), ctx.Queue()
   pairs_in = [ctx.Queue() for _ in devices]
   owners = [ctx.Process(
       target=_owner, name=f'flow-owner-{d}', daemon=True,
       args=(d, batch, linger, memory_mb, threads, params.tvl1_params,
-            iterations, pairs_in[i], tasks, results))
+            iterations, _solver, shared, pairs_in[i], tasks, results))
             for i, d in enumerate(devices)]
   pool = [ctx.Process(target=_worker, name=f'flow-worker-{i}', daemon=True,
-                      args=(folder, params, threads, pairs_in, tasks, results))
+                      args=(folder, params, threads, shared, pairs_in, tasks,
+                            results))
           for i in range(max(1, workers))]
   for device, owner in zip(devices, owners):
     _start(owner, _cuda_ids(device))
@@ -563,6 +738,9 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
   except BaseException:
     for p in owners + pool:  # Nothing of a failed run keeps a device.
       p.terminate()
+    for p in owners + pool:
+      p.join(timeout=30)
+    remove_blocks(os.getpid())
     raise
   finally:
     bar.close()

@@ -133,6 +133,11 @@ def test_on_an_accelerator_the_clip_chunk_is_the_solver_batch(monkeypatch):
   assert chunk_size('opencv') == FLOW_CHUNK
 
 
+def _blocks():
+  """The shared-memory blocks of this process's runs that exist now."""
+  return prepare_device.blocks_of(os.getpid())
+
+
 def _prepared(folder):
   out = {}
   for path in sorted(pathlib.Path(folder).rglob('*.rgb_flow.npz')):
@@ -185,6 +190,7 @@ def test_two_owners_batch_across_clips_and_each_clip_equals_its_flow_alone(
     assert got[clip.key].frames == jpegs
     assert got[clip.key].tvl1_rule == (
         f'fixed:{tvl1_tf.fixed_iterations(*gray.shape[1:])}')
+  assert _blocks() == []  # Every shared block was removed.
   # A rerun finds every clip done and starts no solver work.
   counts, stats = prepare_device.run(
       clips, tmp_path / 'prep', PARAMS, ['CPU:0'], workers=1, batch=batch,
@@ -217,8 +223,32 @@ def test_a_dead_owner_stops_the_run_with_the_reason_and_a_rerun_goes_on(
                        workers=1, batch=4, progress=False, log=print)
   killer.join(5)
   assert not [p for p in multiprocessing.active_children()
-              if p.name.startswith('flow-')]  # No process left behind.
+              if p.name.startswith('flow-')]  # No process left behind,
+  assert _blocks() == []  # nor the shared memory of the clips in flight.
   counts, _ = prepare_device.run(clips, tmp_path / 'prep', PARAMS, ['CPU:0'],
                                  workers=1, batch=4, progress=False,
                                  log=print)
   assert counts[prepare.PREPARED] + counts[prepare.REUSED] == 3
+
+
+def test_without_room_in_shared_memory_frames_and_flow_go_through_pipes(
+    tmp_path, monkeypatch):
+  from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
+  monkeypatch.setattr(prepare_device, 'shared_memory_room',
+                      lambda *args: '/dev/shm has 64 MiB free')
+  clips = [prepare.Clip(f'c{i}', str(write_video(
+      tmp_path / f'c{i}.mp4', frames, seed=i)))
+           for i, frames in enumerate((7, 4))]
+  lines = []
+  counts, _ = prepare_device.run(clips, tmp_path / 'prep', PARAMS, ['CPU:0'],
+                                 workers=1, batch=4, progress=False,
+                                 log=lines.append)
+  assert counts[prepare.PREPARED] == 2
+  assert lines[0].startswith('prepare: /dev/shm has 64 MiB free: frames and '
+                             'flow go through pipes instead')
+  got = _prepared(prepare.folder_for(tmp_path / 'prep', PARAMS))
+  for clip in clips:
+    _, grays, _ = prepare.decode(clip, PARAMS, True)
+    alone = tvl1_tf.tvl1(np.stack(grays), stopping='fixed', batch_size=4,
+                         **dict(CHEAP))
+    np.testing.assert_array_equal(_png(got[clip.key].flow), quantize(alone))
