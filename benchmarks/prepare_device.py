@@ -165,25 +165,32 @@ def feed(smoke: bool) -> None:
   print(f'queue trips of its frames and flow (there and back, both ways): '
         f'{trip:.2f} s wall, {trip_cpu:.2f} s CPU of this process')
   # The stage around a device that returns zero flow at once: what the
-  # workers and one owner can feed a device on this host.
+  # workers and one owner can feed a device on this host, with frames and
+  # flow in shared memory and through pipes (its fallback).
   cores = len(os.sched_getaffinity(0))
   workers = max(1, cores - 1)
   n = 2 if smoke else _FEED_CLIPS.value
-  with tempfile.TemporaryDirectory() as tmp:
-    clips = _copies(tmp, n, 2.0 if smoke else None)
-    lines = []
-    t0 = time.perf_counter()
-    counts, (stats,) = prepare_device.run(
-        clips, os.path.join(tmp, 'prep'), params, ['CPU:0'], workers,
-        batch=4 if smoke else prepare_device.DEFAULT_BATCH, progress=False,
-        log=lines.append, _solver='zeros')
-    wall = time.perf_counter() - t0
-  owner_ms = stats.steady_cpu_seconds / max(stats.steady_pairs, 1) * 1e3
-  print(f'feed ceiling (no TV-L1, zero flow): {counts[prepare.PREPARED]} '
-        f'clips, {stats.pairs} pairs in {wall:.1f} s with {workers} '
-        f'worker(s), start-up included; the owner process {owner_ms:.2f} ms '
-        f'CPU per pair (one owner feeds at most '
-        f'{1000 / max(owner_ms, 1e-9):.0f} pairs/s)')
+  room = prepare_device.shared_memory_room
+  for transport in ('shared memory', 'pipes'):
+    if transport == 'pipes':
+      prepare_device.shared_memory_room = lambda *a: 'measuring pipes'
+    with tempfile.TemporaryDirectory() as tmp:
+      clips = _copies(tmp, n, 2.0 if smoke else None)
+      t0 = time.perf_counter()
+      try:
+        counts, (stats,) = prepare_device.run(
+            clips, os.path.join(tmp, 'prep'), params, ['CPU:0'], workers,
+            batch=4 if smoke else prepare_device.DEFAULT_BATCH,
+            progress=False, log=lambda line: None, _solver='zeros')
+      finally:
+        prepare_device.shared_memory_room = room
+      wall = time.perf_counter() - t0
+    owner_ms = stats.steady_cpu_seconds / max(stats.steady_pairs, 1) * 1e3
+    print(f'feed ceiling, {transport} (no TV-L1, zero flow): '
+          f'{counts[prepare.PREPARED]} clips, {stats.pairs} pairs in '
+          f'{wall:.1f} s with {workers} worker(s), start-up included; the '
+          f'owner process {owner_ms:.2f} ms CPU per pair (one owner feeds '
+          f'at most {1000 / max(owner_ms, 1e-9):.0f} pairs/s)', flush=True)
 
 
 def solver(smoke: bool) -> tuple:
