@@ -184,6 +184,8 @@ class DeviceStats:
   batches: int = 0
   clip_slots: int = 0  # Sum over batches of the clips in each.
   mixed_batches: int = 0  # Batches holding pairs of more than one clip.
+  clips: int = 0
+  shared_clips: int = 0  # Clips whose frames came in shared memory.
   compile_seconds: float = 0.0  # First batches of each size, start to end.
   shapes: int = 0
   peak_memory_mb: float = float('nan')
@@ -212,7 +214,9 @@ class DeviceStats:
     return (f'device {self.device} (pid {self.pid}): {self.pairs} pairs in '
             f'{self.batches} batches of {batch} ({pad:.0%} padding, '
             f'{self.clip_slots / max(self.batches, 1):.2f} clips per batch, '
-            f'{self.mixed_batches} with pairs of several clips); {steady}; '
+            f'{self.mixed_batches} with pairs of several clips; '
+            f'{self.shared_clips} of {self.clips} clips in shared memory); '
+            f'{steady}; '
             f'{self.shapes} frame size(s) compiled in '
             f'{self.compile_seconds:.1f} s; peak memory '
             f'{self.peak_memory_mb:.0f} MiB')
@@ -385,6 +389,27 @@ def remove_blocks(run_pid: int) -> int:
   return len(names)
 
 
+# /dev/shm space (MiB) the stage leaves to other programs.
+SHM_RESERVE_ENV = 'KINETICS_TF_SHM_RESERVE_MB'
+
+
+def _shm_free() -> int:
+  """Bytes of /dev/shm this stage may use now (0 without /dev/shm)."""
+  try:
+    st = os.statvfs('/dev/shm')
+  except OSError:
+    return 0
+  reserve = float(os.environ.get(SHM_RESERVE_ENV) or 0) * 2**20
+  return max(0, int(st.f_bavail * st.f_frsize - reserve))
+
+
+def _room_for(nbytes: int) -> bool:
+  """Whether /dev/shm has room for a block of ``nbytes`` now (a block
+  written past a full /dev/shm would kill its writer with SIGBUS); an
+  array without room goes through a pipe."""
+  return _shm_free() > 2 * nbytes
+
+
 def _is_ref(item) -> bool:
   return isinstance(item, tuple) and item[:1] == ('shm',)
 
@@ -392,16 +417,14 @@ def _is_ref(item) -> bool:
 def shared_memory_room(clip_bytes: int, clips: int) -> str:
   """'' when /dev/shm can hold ``clips`` clips of ``clip_bytes``, else why
   not (frames and flow then go through pipes)."""
-  try:
-    st = os.statvfs('/dev/shm')
-  except OSError as e:
-    return f'no /dev/shm ({e.strerror})'
-  free = st.f_bavail * st.f_frsize
+  if not os.path.isdir('/dev/shm'):
+    return 'no /dev/shm here'
+  free = _shm_free()
   need = clip_bytes * clips
   if free < 2 * need:
-    return (f'/dev/shm has {free / 2**20:.0f} MiB free and the clips in '
-            f'flight need about {need / 2**20:.0f} MiB (twice that is '
-            'asked for)')
+    return (f'/dev/shm has {free / 2**20:.0f} MiB free (less '
+            f'{SHM_RESERVE_ENV}) and the clips in flight need about '
+            f'{need / 2**20:.0f} MiB (twice that is asked for)')
   return ''
 
 
@@ -449,9 +472,10 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
       shape = work.frames0.shape[1:]
       rule = f'fixed:{iterations or tvl1_tf.fixed_iterations(*shape)}'
       for key, flow_u8, payload in batcher.put(work, flow):
-        if key in blocks:
-          frames_block, flow_block = blocks.pop(key)
+        frames_block, flow_block = blocks.pop(key, (None, None))
+        if frames_block is not None:
           frames_block.release(unlink=True)
+        if flow_block is not None:
           flow_u8 = flow_block.ref  # The worker unlinks it.
           flow_block.release(unlink=False)
         tasks.put(('finish', key, payload, flow_u8, rule))
@@ -460,19 +484,25 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
     def failed(work, error):
       for key, payload in batcher.fail(work):
         for block in blocks.pop(key, ()):
-          block.release(unlink=True)
+          if block is not None:
+            block.release(unlink=True)
         results.put(('failed', key, payload,
                      f'TV-L1 on {device}: {type(error).__name__}: {error}'))
 
     def add(key, frames, payload):
+      stats.clips += 1
+      stats.shared_clips += _is_ref(frames)
       if not _is_ref(frames):
         batcher.add(key, frames, payload)
         return
       frames_block = _Shared.attach(frames)
       t, h, w = frames_block.array.shape
-      flow_block = _Shared((t - 1, h, w, 2))
+      shape = (t - 1, h, w, 2)
+      flow_block = (_Shared(shape) if _room_for(int(np.prod(shape)))
+                    else None)
       blocks[key] = (frames_block, flow_block)
-      batcher.add(key, frames_block.array, payload, flow=flow_block.array)
+      batcher.add(key, frames_block.array, payload,
+                  flow=None if flow_block is None else flow_block.array)
 
     batcher, shapes, stopping = PairBatcher(batch), set(), False
     blocks = {}  # key -> its frames' and flow's shared blocks
@@ -522,7 +552,8 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
   finally:
     for held in locals().get('blocks', {}).values():  # Clips not finished.
       for block in held:
-        block.release(unlink=True)
+        if block is not None:
+          block.release(unlink=True)
     stats.seconds = time.perf_counter() - started if started else 0.0
     results.put(('stats', stats))
 
@@ -548,7 +579,7 @@ def _worker(folder, params, threads, shared, pairs_out, tasks, results):
             folder, clip.key, prepare.Prepared(jpegs, None, fps), True,
             start)))
         continue
-      if shared:
+      if shared and _room_for(len(grays) * grays[0].size):
         block = _Shared((len(grays), *grays[0].shape))
         np.stack(grays, out=block.array)
         frames = block.ref

@@ -175,6 +175,8 @@ def test_two_owners_batch_across_clips_and_each_clip_equals_its_flow_alone(
   assert all(s.pairs > 0 for s in stats)
   assert sum(s.pairs for s in stats) == 11 + 8 + 13 + 4
   assert sum(s.mixed_batches for s in stats) >= 1
+  # Every clip's frames came in shared memory (there is room here).
+  assert [s.shared_clips for s in stats] == [s.clips for s in stats] == [2, 2]
   assert any(line.startswith('device CPU:0') for line in lines)
   folder = prepare.folder_for(tmp_path / 'prep', PARAMS)
   got = _prepared(folder)
@@ -240,10 +242,11 @@ def test_without_room_in_shared_memory_frames_and_flow_go_through_pipes(
       tmp_path / f'c{i}.mp4', frames, seed=i)))
            for i, frames in enumerate((7, 4))]
   lines = []
-  counts, _ = prepare_device.run(clips, tmp_path / 'prep', PARAMS, ['CPU:0'],
-                                 workers=1, batch=4, progress=False,
-                                 log=lines.append)
+  counts, (stats,) = prepare_device.run(
+      clips, tmp_path / 'prep', PARAMS, ['CPU:0'], workers=1, batch=4,
+      progress=False, log=lines.append)
   assert counts[prepare.PREPARED] == 2
+  assert (stats.clips, stats.shared_clips) == (2, 0)
   assert lines[0].startswith('prepare: /dev/shm has 64 MiB free: frames and '
                              'flow go through pipes instead')
   got = _prepared(prepare.folder_for(tmp_path / 'prep', PARAMS))
@@ -252,3 +255,18 @@ def test_without_room_in_shared_memory_frames_and_flow_go_through_pipes(
     alone = tvl1_tf.tvl1(np.stack(grays), stopping='fixed', batch_size=4,
                          **dict(CHEAP))
     np.testing.assert_array_equal(_png(got[clip.key].flow), quantize(alone))
+
+
+def test_a_full_shared_memory_mid_run_sends_that_clip_through_a_pipe(
+    tmp_path, monkeypatch):
+  """/dev/shm may fill while a run goes on (a long video): a block written
+  past it would kill its writer, so that clip's arrays take a pipe."""
+  monkeypatch.setattr(prepare_device, 'shared_memory_room', lambda *a: '')
+  monkeypatch.setenv(prepare_device.SHM_RESERVE_ENV, str(2**40))  # All of it.
+  clips = [prepare.Clip('c0', str(write_video(tmp_path / 'c0.mp4', 6)))]
+  counts, (stats,) = prepare_device.run(
+      clips, tmp_path / 'prep', PARAMS, ['CPU:0'], workers=1, batch=4,
+      progress=False, log=print)
+  assert counts[prepare.PREPARED] == 1
+  assert (stats.clips, stats.shared_clips) == (1, 0)
+  assert _blocks() == []
