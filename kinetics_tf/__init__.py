@@ -29,8 +29,29 @@ INSTALL_TENSORFLOW = (
     "'kinetics-tf[cpu]' (CPU) or 'kinetics-tf[gpu]' (Linux, NVIDIA GPUs); "
     "in a checkout, pip install -e '.[cpu]'")
 
+
+
+class TensorFlowMissing(ImportError):
+  """TensorFlow is not installed (the base install has none)."""
+
+
+def _one_line_if_uncaught(hook):
+  """sys.excepthook that prints a TensorFlowMissing nobody caught (e.g. in
+  the `kinetics-tf` command, which imports this package first) as one
+  line, and anything else as ``hook`` does."""
+
+  def excepthook(kind, value, traceback):
+    if issubclass(kind, TensorFlowMissing):
+      print(f'kinetics-tf: error: {value}', file=sys.stderr)
+      return
+    hook(kind, value, traceback)
+
+  return excepthook
+
+
 if importlib.util.find_spec('tensorflow') is None:
-  raise ImportError(INSTALL_TENSORFLOW, name='tensorflow')
+  sys.excepthook = _one_line_if_uncaught(sys.excepthook)
+  raise TensorFlowMissing(INSTALL_TENSORFLOW, name='tensorflow')
 
 
 def _register_builders():

@@ -19,6 +19,8 @@ import textwrap
 
 import pytest
 
+import kinetics_tf
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Every distribution that installs the `tensorflow` module.
@@ -103,3 +105,15 @@ def test_without_tensorflow_the_extras_are_named():
   assert "'kinetics-tf[gpu]'" in lines['kinetics_tf'], lines
   assert lines['auto'] == 'opencv', lines
   assert "'kinetics-tf[cpu]'" in lines['tf'], lines
+
+
+def test_without_tensorflow_the_command_says_it_in_one_line():
+  """The `kinetics-tf` command imports the package first: no traceback."""
+  script = ("import sys; sys.modules['tensorflow'] = None; "
+            "sys.argv = ['kinetics-tf', '--help']; "
+            'from kinetics_tf.cli import main; main()')
+  run = subprocess.run([sys.executable, '-c', script], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+  assert run.returncode == 1
+  assert run.stderr.splitlines() == [
+      'kinetics-tf: error: ' + kinetics_tf.INSTALL_TENSORFLOW], run.stderr
