@@ -76,7 +76,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
   jobs.define_flags(flag_values)
   flags.DEFINE_integer('workers', os.cpu_count() or 1,
                        'Worker processes (default: all cores).',
-                       flag_values=flag_values)
+                       lower_bound=1, flag_values=flag_values)
   flags.DEFINE_bool('no_progress', False, 'No progress bar.',
                     flag_values=flag_values)
 

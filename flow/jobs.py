@@ -222,11 +222,12 @@ def define_flags(flag_values: flags.FlagValues) -> None:
   flags.DEFINE_integer('short_side', SHORT_SIDE,
                        'Resize the shorter side to this (0: keep size); '
                        f"{SHORT_SIDE} as the paper's ResNet-50 flow stream "
-                       '(§4.4), 256 for I3D.', **fv)
+                       '(§4.4), 256 for I3D.', lower_bound=0, **fv)
   flags.DEFINE_float('fps', FPS, 'Frame rate the video is resampled to '
-                     '(§4.4: 25).', **fv)
+                     '(§4.4: 25).', lower_bound=0.001, **fv)
   flags.DEFINE_integer('max_frames', 0,
-                       'Decode at most this many frames (0: all).', **fv)
+                       'Decode at most this many frames (0: all).',
+                       lower_bound=0, **fv)
   flags.DEFINE_enum('backend', DEFAULT_BACKEND, CHOICES,
                     'TV-L1 implementation; auto: the TF backend (measured '
                     '5-8x faster on CPUs, docs/BENCHMARKS.md) unless '
@@ -236,11 +237,13 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                             'A DualTVL1 parameter NAME=VALUE, e.g. --tvl1 '
                             'warps=3 (repeat the flag for more).', **fv)
   flags.DEFINE_integer('jpeg_quality', FLOW_JPEG_QUALITY,
-                       'JPEG quality of --format jpeg.', **fv)
+                       'JPEG quality of --format jpeg.', lower_bound=1,
+                       upper_bound=100, **fv)
   flags.DEFINE_bool('overwrite', False,
                     'Recompute videos whose output exists.', **fv)
   flags.DEFINE_integer('threads', 1,
-                       'OpenCV (and TF) threads per worker process.', **fv)
+                       'OpenCV (and TF) threads per worker process.',
+                       lower_bound=1, **fv)
   flags.DEFINE_string('prepared_dir', None,
                       'Root of prepared clip folders (flow.prepare; '
                       'kinetics-tf prepare): each video\'s flow is taken from '

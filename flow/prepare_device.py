@@ -195,9 +195,10 @@ class DeviceStats:
   steady_pairs: int = 0
   steady_seconds: float = 0.0
   steady_cpu_seconds: float = 0.0
-  # Seconds this process waited for the device's results (on a GPU: the
-  # device was computing and this process had nothing else to do).
-  wait_seconds: float = 0.0
+  # Seconds of device calls in that window (each call from its start to
+  # its flow on the host): the device's busy fraction is this over
+  # steady_seconds.
+  steady_device_seconds: float = 0.0
 
   @property
   def steady_rate(self) -> float:
@@ -207,9 +208,11 @@ class DeviceStats:
 
   def line(self, batch: int) -> str:
     pad = 1 - self.pairs / max(self.batches * batch, 1)
-    steady = (f'{self.steady_rate:.1f} pairs/s once compiled, this process\'s'
-              f' CPU {self.steady_cpu_seconds / self.steady_pairs * 1e3:.2f} '
-              'ms per pair'
+    steady = (f'{self.steady_rate:.1f} pairs/s once compiled, the device '
+              f'busy {self.steady_device_seconds / self.steady_seconds:.0%},'
+              f' this process\'s CPU '
+              f'{self.steady_cpu_seconds / self.steady_pairs * 1e3:.2f} ms '
+              'per pair'
               if self.steady_pairs else 'too few batches for a steady rate')
     return (f'device {self.device} (pid {self.pid}): {self.pairs} pairs in '
             f'{self.batches} batches of {batch} ({pad:.0%} padding, '
@@ -432,44 +435,64 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
            solver, shared, pairs_in, tasks, results):
   """An owner process: solves its device's batches until it reads None.
 
-  Batches are pipelined: the next batch is dispatched before the last
-  one's flow is fetched, so on a GPU (asynchronous) the device computes
-  while this process gathers pairs and sends flow back.
+  A thread of its own makes the device calls, up to two batches ahead, so
+  the device computes while this thread gathers the next pairs and hands
+  finished flow back (TensorFlow releases the GIL while it computes,
+  whether a call returns before the device is done or after).
   """
+  del shared  # Each message says how its arrays travel.
+  import threading  # pylint: disable=import-outside-toplevel
   stats = DeviceStats(device, os.getpid())
   started = compiled = cpu_compiled = None
+  to_device, from_device = queue.Queue(), queue.Queue()
+  caller = None
   try:
     tf_device = _setup_device(device, memory_mb, threads)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
 
-    def dispatch(work):
+    def solve(work):
       if solver == 'zeros':  # benchmarks/prepare_device.py's feed ceiling.
         return np.zeros((*work.frames0.shape, 2), np.uint8)
       with tf.device(tf_device):
         return tvl1_tf.quantize(tvl1_tf.tvl1_pairs(
             work.frames0, work.frames1, stopping='fixed',
-            iterations=iterations, **dict(tvl1_params)))
+            iterations=iterations, **dict(tvl1_params))).numpy()
 
-    def finish(work, flow, t0, first_of_its_size):
+    def call_device():
+      while (work := to_device.get()) is not None:
+        t0 = time.perf_counter()
+        try:
+          flow, error = solve(work), None
+        except Exception as e:  # pylint: disable=broad-except
+          flow, error = None, e
+        from_device.put((work, flow, error, time.perf_counter() - t0))
+
+    caller = threading.Thread(target=call_device, daemon=True)
+    caller.start()
+
+    def finish(work, flow, error, seconds):
       nonlocal compiled, cpu_compiled
-      t1 = time.perf_counter()
-      flow = np.asarray(flow)  # Waits for the device.
+      if error is not None:
+        failed(work, error)
+        return
       end = time.perf_counter()
-      stats.wait_seconds += end - t1
+      shape = work.frames0.shape[1:]
+      first_of_its_size = shape not in shapes  # Its call compiled.
+      shapes.add(shape)
       if first_of_its_size:
-        stats.compile_seconds += end - t0
+        stats.compile_seconds += seconds
       if compiled is None:
         compiled, cpu_compiled = end, time.process_time()
       elif not first_of_its_size:
         stats.steady_pairs += len(work.slots)
         stats.steady_seconds = end - compiled
         stats.steady_cpu_seconds = time.process_time() - cpu_compiled
+        stats.steady_device_seconds += seconds
       stats.pairs += len(work.slots)
       stats.batches += 1
       stats.clip_slots += work.clips
       stats.mixed_batches += work.clips > 1
-      shape = work.frames0.shape[1:]
       rule = f'fixed:{iterations or tvl1_tf.fixed_iterations(*shape)}'
       for key, flow_u8, payload in batcher.put(work, flow):
         frames_block, flow_block = blocks.pop(key, (None, None))
@@ -506,12 +529,18 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
 
     batcher, shapes, stopping = PairBatcher(batch), set(), False
     blocks = {}  # key -> its frames' and flow's shared blocks
-    running = None  # (batch, its flow being computed, t0, first of size)
-    while running or not stopping or batcher.waiting():
+    ahead = 0  # Batches given to the device thread and not finished.
+    while ahead or not stopping or batcher.waiting():
+      while True:  # Finished batches first: they free memory.
+        try:
+          finish(*from_device.get_nowait())
+          ahead -= 1
+        except queue.Empty:
+          break
       # Every pair that has arrived joins its queue before a batch is taken.
       while not stopping:
         try:
-          if running or batcher.waiting() >= batch:
+          if ahead or batcher.waiting() >= batch:
             item = pairs_in.get_nowait()
           elif batcher.waiting():
             item = pairs_in.get(timeout=linger)
@@ -524,24 +553,21 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
         else:
           started = started or time.perf_counter()
           add(*item)
-      # A short batch only when the device would otherwise wait.
-      work = batcher.take(short=running is None)
-      launched = None
-      if work is not None:
-        shape = work.frames0.shape[1:]
-        first = shape not in shapes
-        shapes.add(shape)
-        t0 = time.perf_counter()
+      # Up to two batches ahead; a short one only when the device is idle.
+      given = False
+      while ahead < 2:
+        work = batcher.take(short=not ahead)
+        if work is None:
+          break
+        to_device.put(work)
+        ahead += 1
+        given = True
+      if ahead and not given:  # Nothing to do until the device is done.
         try:
-          launched = (work, dispatch(work), t0, first)
-        except Exception as e:  # pylint: disable=broad-except
-          failed(work, e)
-      if running is not None:
-        try:
-          finish(*running)
-        except Exception as e:  # pylint: disable=broad-except
-          failed(running[0], e)
-      running = launched
+          finish(*from_device.get(timeout=0.005))
+          ahead -= 1
+        except queue.Empty:
+          pass
     stats.shapes = len(shapes)
     if tf_device.startswith('/GPU'):
       stats.peak_memory_mb = tf.config.experimental.get_memory_info(
@@ -550,6 +576,8 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
     results.put(('owner_error', device, f'{type(e).__name__}: {e}'))
     raise
   finally:
+    if caller is not None:
+      to_device.put(None)
     for held in locals().get('blocks', {}).values():  # Clips not finished.
       for block in held:
         if block is not None:
