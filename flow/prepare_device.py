@@ -43,7 +43,6 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import tqdm
 
-from flow import outputs
 from flow import prepare
 from flow import prepare_run
 from flow import storage
@@ -685,19 +684,8 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
   if params.backend != 'tf':
     raise ValueError(f'the device path runs the TF TV-L1; these parameters '
                      f'name backend {params.backend!r}')
-  folder = prepare.folder_for(root, params)
-  prepare.write_manifest(folder, params)
-  if not storage.is_remote(folder):
-    stale = outputs.remove_stale_tmps(folder)
-    if stale:
-      log(f'prepare: removed {stale} unfinished file(s) of killed runs')
-  counts, todo = collections.Counter(), []
-  for clip in clips:
-    known = prepare_run.known_result(clip, folder, True, retry_failed)
-    if known is None:
-      todo.append(clip)
-    else:
-      counts[known.status] += 1
+  folder, counts, todo = prepare_run.sort_out(clips, root, params, True,
+                                              retry_failed, log)
   for clip in todo:
     if clip.path is None or not storage.exists(clip.path):
       counts[prepare.MISSING] += 1

@@ -107,17 +107,11 @@ def known_result(clip: prepare.Clip, folder, with_flow: bool,
   return recorded
 
 
-def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
-        with_flow: bool, workers: int = 1, threads: int = 1,
-        progress: bool = True, log: Callable = print,
-        retry_failed: bool = False) -> collections.Counter:
-  """Prepares ``clips`` into ``folder_for(root, params)``; returns the counts.
-
-  Counts: one per status (prepare.PREPARED, REUSED and the skip kinds) and
-  'tvl1' (clips whose TV-L1 ran).  ``log`` gets the closing summary line
-  (failures of this run are printed as they come).  ``retry_failed``: try
-  again the clips recorded as FAILED.
-  """
+def sort_out(clips: Sequence[prepare.Clip], root, params: prepare.Params,
+             with_flow: bool, retry_failed: bool, log: Callable) -> tuple:
+  """The start of a run: (its folder, the counts of the clips that need no
+  work, the clips that do).  Makes the folder and its manifest, and removes
+  the temporary files of killed runs on this host."""
   folder = prepare.folder_for(root, params)
   prepare.write_manifest(folder, params)
   if not storage.is_remote(folder):
@@ -131,6 +125,22 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
       todo.append(clip)
     else:
       counts[known.status] += 1
+  return folder, counts, todo
+
+
+def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
+        with_flow: bool, workers: int = 1, threads: int = 1,
+        progress: bool = True, log: Callable = print,
+        retry_failed: bool = False) -> collections.Counter:
+  """Prepares ``clips`` into ``folder_for(root, params)``; returns the counts.
+
+  Counts: one per status (prepare.PREPARED, REUSED and the skip kinds) and
+  'tvl1' (clips whose TV-L1 ran).  ``log`` gets the closing summary line
+  (failures of this run are printed as they come).  ``retry_failed``: try
+  again the clips recorded as FAILED.
+  """
+  folder, counts, todo = sort_out(clips, root, params, with_flow,
+                                  retry_failed, log)
   start = time.perf_counter()
   fn = functools.partial(prepare.prepare_clip, folder=folder, params=params,
                          with_flow=with_flow, threads=threads)

@@ -4,15 +4,14 @@ No GPU here: 'CPU:i' stand-in owners run the same batched solver on the
 CPU.  Tiny generated clips (64x48, side 32) and cheap TV-L1 settings.
 """
 
-import collections
 import os
 import pathlib
 
-import cv2
 import numpy as np
 import pytest
 
 from conftest import write_video
+from test_flow_prepare import png_flow
 from flow import decoding
 from flow import prepare
 from flow import prepare_device
@@ -145,12 +144,6 @@ def _prepared(folder):
   return out
 
 
-def _png(flow_png):
-  return np.stack([np.stack([cv2.imdecode(np.frombuffer(b, np.uint8),
-                                          cv2.IMREAD_UNCHANGED)
-                             for b in flow_png[a]]) for a in 'xy'], axis=-1)
-
-
 def test_two_owners_batch_across_clips_and_each_clip_equals_its_flow_alone(
     tmp_path):
   from flow import tvl1_tf  # pylint: disable=import-outside-toplevel
@@ -187,7 +180,7 @@ def test_two_owners_batch_across_clips_and_each_clip_equals_its_flow_alone(
     gray = np.stack(grays)
     alone = tvl1_tf.tvl1(gray, stopping='fixed', batch_size=batch,
                          **dict(CHEAP))
-    np.testing.assert_array_equal(_png(got[clip.key].flow),
+    np.testing.assert_array_equal(png_flow(got[clip.key].flow),
                                   quantize(alone))
     assert got[clip.key].frames == jpegs
     assert got[clip.key].tvl1_rule == (
@@ -254,7 +247,7 @@ def test_without_room_in_shared_memory_frames_and_flow_go_through_pipes(
     _, grays, _ = prepare.decode(clip, PARAMS, True)
     alone = tvl1_tf.tvl1(np.stack(grays), stopping='fixed', batch_size=4,
                          **dict(CHEAP))
-    np.testing.assert_array_equal(_png(got[clip.key].flow), quantize(alone))
+    np.testing.assert_array_equal(png_flow(got[clip.key].flow), quantize(alone))
 
 
 def test_a_full_shared_memory_mid_run_sends_that_clip_through_a_pipe(
