@@ -263,3 +263,58 @@ def test_a_full_shared_memory_mid_run_sends_that_clip_through_a_pipe(
   assert counts[prepare.PREPARED] == 1
   assert (stats.clips, stats.shared_clips) == (1, 0)
   assert _blocks() == []
+
+
+_RUN = '''
+import sys
+sys.path[:0] = {path!r}
+from flow import prepare, prepare_device
+if __name__ == '__main__':  # Spawned processes import this file.
+  clips = [prepare.Clip(f'c{{i}}', f'{videos}/c{{i}}.mp4')
+           for i in range({n})]
+  params = prepare.Params(short_side=32, backend='tf', tvl1_params={cheap!r})
+  prepare_device.run(clips, {root!r}, params, ['CPU:0'], workers=1, batch=8,
+                     progress=False)
+'''
+
+
+def test_a_killed_run_leaves_no_process_nor_memory_and_a_rerun_goes_on(
+    tmp_path):
+  """kill -9 of the run's process alone: its workers and owner see it gone
+  and stop, the shared blocks go, finished clips stay."""
+  import signal  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  n = 60
+  clips = [prepare.Clip(f'c{i}', str(write_video(
+      tmp_path / f'c{i}.mp4', 30, seed=i))) for i in range(n)]
+  script = tmp_path / 'run.py'
+  root = tmp_path / 'prep'
+  script.write_text(_RUN.format(path=sys.path, videos=tmp_path, n=n,
+                                root=str(root), cheap=CHEAP))
+  job = subprocess.Popen([sys.executable, str(script)],
+                         start_new_session=True)
+  folder = pathlib.Path(prepare.folder_for(root, PARAMS))
+  deadline = time.monotonic() + 120
+  while not folder.exists() or len(list(folder.glob('*.npz'))) < 3:
+    assert time.monotonic() < deadline and job.poll() is None
+    time.sleep(0.02)
+  os.kill(job.pid, signal.SIGKILL)  # The run's process only.
+  job.wait()
+  deadline = time.monotonic() + 30
+  while True:  # Its workers, owner and resource tracker end by themselves.
+    try:
+      os.killpg(job.pid, 0)
+    except ProcessLookupError:
+      break
+    assert time.monotonic() < deadline, 'processes of the killed run remain'
+    time.sleep(0.2)
+  assert prepare_device.blocks_of(job.pid) == []
+  done = {p.name for p in folder.glob('*.npz')}
+  assert 3 <= len(done) < n
+  counts, _ = prepare_device.run(clips, root, PARAMS, ['CPU:0'], workers=1,
+                                 batch=8, progress=False, log=print)
+  assert counts[prepare.REUSED] == len(done)
+  assert counts[prepare.PREPARED] == n - len(done)
+  assert not list(folder.glob('.*.tmp'))
