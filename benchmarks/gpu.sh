@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# One run on an accelerator machine, under 8 minutes: every GPU figure the
-# project needs.
+# One run on an accelerator machine, meant to take under 8 minutes (not yet
+# timed on one): every GPU figure the project needs, the dearest stage of a
+# Kinetics build first.
 #
-#   1. training examples/s of each model at its paper input (Table 3, §4.4)
+#   1. TV-L1 on the device: pairs/s of the solver alone per batch size at
+#      340x256, parity with OpenCV's CPU flow, the whole preparation stage
+#      with the host's cores, and what the host can feed a device
+#      (benchmarks/prepare_device.py), when KINETICS_TF_FIXTURES names the
+#      fixtures;
+#   2. training examples/s of each model at its paper input (Table 3, §4.4)
 #      with mixed precision, without and with XLA;
-#   2. the training input pipeline's examples/s with all the host's cores
+#   3. the training input pipeline's examples/s with all the host's cores
 #      (benchmarks/input.py --threads 0, lossless flow, TFDS auto-cache off),
-#      when KINETICS_TF_FIXTURES names the fixtures;
-#   3. TV-L1 on the device: pairs/s of the solver alone per batch size at
-#      340x256, parity with OpenCV's CPU flow, and the whole preparation
-#      stage with the host's cores (benchmarks/prepare_device.py).
+#      when KINETICS_TF_FIXTURES names the fixtures.
 #
 #   KINETICS_TF_FIXTURES=../shared/fixtures bash benchmarks/gpu.sh
 #   bash benchmarks/gpu.sh --smoke     # tiny sizes; runs on a CPU too
@@ -26,7 +29,21 @@ export TF_CPP_MIN_LOG_LEVEL=2
 PYTHON="${PYTHON:-python}"
 export PYTHON
 
-echo "== 1. models: training examples/s, mixed precision"
+echo "== 1. TV-L1 on the device and the whole preparation stage (benchmarks/prepare_device.py)"
+# The solver alone per batch size at 340x256, parity of the fixed budgets
+# with OpenCV's CPU flow, and the stage (kinetics-tf prepare --devices) on
+# copies of the fixture Kinetics clip with the host's cores.
+if [[ -n "${KINETICS_TF_FIXTURES:-}" ]]; then
+  if [[ $SMOKE == 1 ]]; then
+    "$PYTHON" benchmarks/prepare_device.py --smoke
+  else
+    "$PYTHON" benchmarks/prepare_device.py
+  fi
+else
+  echo "TV-L1 section skipped: set KINETICS_TF_FIXTURES to the fixtures folder"
+fi
+
+echo "== 2. models: training examples/s, mixed precision ($SECONDS s so far)"
 SMOKE=$SMOKE "$PYTHON" - <<'PY'
 import os, sys, time
 sys.path[:] = [p for p in sys.path if not p.endswith('benchmarks')]
@@ -87,7 +104,7 @@ for name, jits in runs.items():
           f'{rate:.1f} | {first:.1f} |', flush=True)
 PY
 
-echo "== 2. input pipeline: training examples/s with all the host's cores"
+echo "== 3. input pipeline: training examples/s with all the host's cores ($SECONDS s so far)"
 if [[ -n "${KINETICS_TF_FIXTURES:-}" ]]; then
   if [[ $SMOKE == 1 ]]; then
     CACHE="$(mktemp -d)"
@@ -103,17 +120,4 @@ else
   echo "input pipeline skipped: set KINETICS_TF_FIXTURES to the fixtures folder"
 fi
 
-echo "== 3. TV-L1 on the device and the whole preparation stage (benchmarks/prepare_device.py)"
-# The solver alone per batch size at 340x256, parity of the fixed budgets
-# with OpenCV's CPU flow, and the stage (kinetics-tf prepare --devices) on
-# copies of the fixture Kinetics clip with the host's cores.
-if [[ -n "${KINETICS_TF_FIXTURES:-}" ]]; then
-  if [[ $SMOKE == 1 ]]; then
-    "$PYTHON" benchmarks/prepare_device.py --smoke
-  else
-    "$PYTHON" benchmarks/prepare_device.py
-  fi
-else
-  echo "TV-L1 section skipped: set KINETICS_TF_FIXTURES to the fixtures folder"
-fi
 echo "gpu.sh: done in ${SECONDS} s"
