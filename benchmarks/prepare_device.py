@@ -28,6 +28,7 @@ parity, feed: the device's figures first):
     what it means for Kinetics-400.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -94,9 +95,16 @@ def _copies(folder, n, end) -> list:
   return clips
 
 
+@functools.lru_cache(maxsize=None)
+def _clip_gray(side) -> np.ndarray:
+  """The fixture clip's gray frames at ``side``, decoded once per side."""
+  return np.stack([decoding.to_gray(f)
+                   for f in decoding.decode(_fixture(), short_side=side)])
+
+
 def _gray_frames(side, count) -> np.ndarray:
-  frames = decoding.decode(_fixture(), short_side=side)[:count]
-  return np.stack([decoding.to_gray(f) for f in frames])
+  """Its first ``count`` gray frames (callers only read them)."""
+  return _clip_gray(side)[:count]
 
 
 def _memory_reset(on_gpu):

@@ -46,7 +46,7 @@ import tqdm
 from flow import prepare
 from flow import prepare_run
 from flow import storage
-from flow.backends import pin_threads
+from flow.backends import pin_threads, tensorflow_installed
 
 # Pairs per solver call on a GPU (flow.tvl1_tf.default_batch_size's).  Not
 # measured on a GPU yet: benchmarks/gpu.sh prints pairs/s per batch size.
@@ -188,7 +188,6 @@ class DeviceStats:
   compile_seconds: float = 0.0  # First batches of each size, start to end.
   shapes: int = 0
   peak_memory_mb: float = float('nan')
-  seconds: float = 0.0  # The owner's whole life, from its first pair.
   # From the end of the first compile to the end of the last batch: the
   # pairs solved then, the seconds, and this process's CPU seconds.
   steady_pairs: int = 0
@@ -253,8 +252,7 @@ def parse_devices(spec: str, gpus: int) -> list:
 
 def visible_gpus() -> int:
   """GPUs TensorFlow sees in this process (0 without TensorFlow)."""
-  import importlib.util  # pylint: disable=import-outside-toplevel
-  if importlib.util.find_spec('tensorflow') is None:
+  if not tensorflow_installed():
     return 0
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   return len(tf.config.list_physical_devices('GPU'))
@@ -294,7 +292,7 @@ def _parent_alive() -> bool:
 
 
 def _get(q, timeout: float):
-  """q.get that gives up (returns None) once this process's parent died,
+  """q.get that ends this process (SystemExit) once its parent has died,
   so no orphan keeps a GPU after a killed run."""
   while True:
     try:
@@ -421,17 +419,16 @@ def shared_memory_room(clip_bytes: int, clips: int) -> str:
   not (frames and flow then go through pipes)."""
   if not os.path.isdir('/dev/shm'):
     return 'no /dev/shm here'
-  free = _shm_free()
   need = clip_bytes * clips
-  if free < 2 * need:
-    return (f'/dev/shm has {free / 2**20:.0f} MiB free (less '
+  if not _room_for(need):
+    return (f'/dev/shm has {_shm_free() / 2**20:.0f} MiB free (less '
             f'{SHM_RESERVE_ENV}) and the clips in flight need about '
             f'{need / 2**20:.0f} MiB (twice that is asked for)')
   return ''
 
 
 def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
-           solver, shared, pairs_in, tasks, results):
+           solver, pairs_in, tasks, results):
   """An owner process: solves its device's batches until it reads None.
 
   A thread of its own makes the device calls, up to two batches ahead, so
@@ -439,10 +436,9 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
   finished flow back (TensorFlow releases the GIL while it computes,
   whether a call returns before the device is done or after).
   """
-  del shared  # Each message says how its arrays travel.
   import threading  # pylint: disable=import-outside-toplevel
   stats = DeviceStats(device, os.getpid())
-  started = compiled = cpu_compiled = None
+  compiled = cpu_compiled = None
   to_device, from_device = queue.Queue(), queue.Queue()
   caller = None
   try:
@@ -550,7 +546,6 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
         if item is None:
           stopping = True
         else:
-          started = started or time.perf_counter()
           add(*item)
       # Up to two batches ahead; a short one only when the device is idle.
       given = False
@@ -581,7 +576,6 @@ def _owner(device, batch, linger, memory_mb, threads, tvl1_params, iterations,
       for block in held:
         if block is not None:
           block.release(unlink=True)
-    stats.seconds = time.perf_counter() - started if started else 0.0
     results.put(('stats', stats))
 
 
@@ -686,10 +680,10 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
                      f'name backend {params.backend!r}')
   folder, counts, todo = prepare_run.sort_out(clips, root, params, True,
                                               retry_failed, log)
-  for clip in todo:
-    if clip.path is None or not storage.exists(clip.path):
-      counts[prepare.MISSING] += 1
-  todo = [c for c in todo if c.path is not None and storage.exists(c.path)]
+  found = [c for c in todo if c.path is not None and storage.exists(c.path)]
+  if len(found) < len(todo):
+    counts[prepare.MISSING] += len(todo) - len(found)
+  todo = found
   if not todo:
     log(prepare_run.summary(counts, 0.0) + f' ({folder})')
     return counts, [DeviceStats(d) for d in devices]
@@ -711,7 +705,7 @@ def run(clips: Sequence[prepare.Clip], root, params: prepare.Params,
   owners = [ctx.Process(
       target=_owner, name=f'flow-owner-{d}', daemon=True,
       args=(d, batch, linger, memory_mb, threads, params.tvl1_params,
-            iterations, _solver, shared, pairs_in[i], tasks, results))
+            iterations, _solver, pairs_in[i], tasks, results))
             for i, d in enumerate(devices)]
   pool = [ctx.Process(target=_worker, name=f'flow-worker-{i}', daemon=True,
                       args=(folder, params, threads, shared, pairs_in, tasks,

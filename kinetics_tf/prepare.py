@@ -68,6 +68,7 @@ def main(argv):
   # Imported here: --help stays quick.
   from kinetics_tf.datasets import builder as builder_lib  # pylint: disable=g-import-not-at-top
   from kinetics_tf.datasets import prepare_clips  # pylint: disable=g-import-not-at-top
+  from flow import prepare_device  # pylint: disable=g-import-not-at-top
   if not FLAGS.manual_dir:
     raise UserError('--manual_dir is required: the folder of the annotation '
                     'CSVs and clips')
@@ -86,7 +87,7 @@ def main(argv):
         device_memory_mb=FLAGS.device_memory_mb)
   except (ValueError, FileNotFoundError) as e:
     raise UserError(str(e).splitlines()[0]) from e
-  except RuntimeError as e:  # flow.prepare_device.DeviceRunError
+  except prepare_device.DeviceRunError as e:
     raise UserError(str(e).splitlines()[0]) from e
   print(f'prepare: clips in {folder}')
   del counts
