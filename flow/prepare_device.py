@@ -292,14 +292,17 @@ def _parent_alive() -> bool:
 
 
 def _get(q, timeout: float):
-  """q.get that ends this process (SystemExit) once its parent has died,
-  so no orphan keeps a GPU after a killed run."""
+  """q.get that ends this process once its parent has died, so no orphan
+  keeps a GPU after a killed run.  It ends at once (os._exit): a normal
+  exit would wait for its queues' feeder threads to hand their last
+  messages to pipes that nobody reads any more, and could wait forever;
+  its shared blocks go with the resource tracker, which outlives it."""
   while True:
     try:
       return q.get(timeout=timeout)
     except queue.Empty:
       if not _parent_alive():
-        raise SystemExit(1) from None
+        os._exit(1)  # pylint: disable=protected-access
 
 
 def _setup_device(device: str, memory_mb: int, threads: int) -> str:
