@@ -185,7 +185,14 @@ def test_kill_9_loses_only_the_clips_in_flight(tmp_path):
     time.sleep(0.02)
   os.killpg(job.pid, signal.SIGKILL)  # The job and its workers at once.
   job.wait()
-  time.sleep(0.2)
+  deadline = time.monotonic() + 30
+  while True:  # Until every worker is gone (reaped), as after a crash.
+    try:
+      os.killpg(job.pid, 0)
+    except ProcessLookupError:
+      break
+    assert time.monotonic() < deadline, 'processes of the killed job remain'
+    time.sleep(0.05)
   done = {p.name: p.stat().st_mtime_ns for p in folder.glob('*.npz')}
   assert want <= len(done) < n
   todo = [prepare.Clip(f'c{i}', str(tmp_path / f'c{i}.mp4'))
